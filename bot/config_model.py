@@ -1,0 +1,131 @@
+"""The configuration as frozen, typed objects (design.md §4.2). Loading lives in ``bot.config``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "0.0.0.0"  # noqa: S104 - a server binds all interfaces unless told otherwise
+    port: int = 8080
+    public_url: str = ""
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    max_body_bytes: int = 1024 * 1024
+    shutdown_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    url: str = "sqlite:///claimbot.db"
+    attachment_max_bytes: int = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class FeishuConfig:
+    app_id: str
+    app_secret: str
+    verification_token: str
+    encrypt_key: str = ""
+    base_url: str = "https://open.feishu.cn"
+    mode: Literal["webhook", "websocket"] = "webhook"
+
+
+@dataclass(frozen=True, slots=True)
+class WecomConfig:
+    corp_id: str
+    agent_id: int
+    secret: str
+    token: str
+    encoding_aes_key: str
+    base_url: str = "https://qyapi.weixin.qq.com"
+
+
+@dataclass(frozen=True, slots=True)
+class DingtalkConfig:
+    client_id: str
+    client_secret: str
+    mode: Literal["stream", "http"] = "stream"
+    event_token: str = ""
+    event_aes_key: str = ""
+    card_template_id: str = ""
+    card_callback_token: str = ""  # http mode: unguessable path segment of the card callback route
+    base_url: str = "https://api.dingtalk.com"
+    oapi_base_url: str = "https://oapi.dingtalk.com"
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyConfig:
+    name: str = ""
+    tax_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BackendConfig:
+    kind: Literal["webhook", "hesi", "none"] = "none"
+    url: str = ""
+    secret: str = ""
+    app_key: str = ""  # hesi
+    app_secret: str = ""  # hesi
+
+
+@dataclass(frozen=True, slots=True)
+class FinanceConfig:
+    feishu: tuple[str, ...] = ()
+    wecom: tuple[str, ...] = ()
+    dingtalk: tuple[str, ...] = ()
+
+    def for_platform(self, platform: str) -> tuple[str, ...]:
+        return {"feishu": self.feishu, "wecom": self.wecom, "dingtalk": self.dingtalk}.get(
+            platform, ()
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryConfig:
+    code: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    max_per_item: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalStepConfig:
+    name: str
+    approver: str  # manager | department_head | finance | users:<id>,<id>
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    categories: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalConfig:
+    steps: tuple[ApprovalStepConfig, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    feishu: FeishuConfig | None = None
+    wecom: WecomConfig | None = None
+    dingtalk: DingtalkConfig | None = None
+    company: CompanyConfig = field(default_factory=CompanyConfig)
+    backend: BackendConfig = field(default_factory=BackendConfig)
+    finance: FinanceConfig = field(default_factory=FinanceConfig)
+    categories: tuple[CategoryConfig, ...] = ()
+    approval: ApprovalConfig = field(default_factory=ApprovalConfig)
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name, section in (
+                ("feishu", self.feishu), ("wecom", self.wecom), ("dingtalk", self.dingtalk)
+            )
+            if section is not None
+        )

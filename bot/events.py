@@ -1,0 +1,140 @@
+"""Platform-neutral inbound events: what a handler sees, whatever platform it came from.
+
+Adapters build these from verified, decrypted payloads; the pipeline stores them as JSON in the
+inbound queue (``event_to_dict``/``event_from_dict``) before acknowledging the platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ChatKind = Literal["p2p", "group"]
+
+
+class EventDecodeError(ValueError):
+    """A stored event record that does not decode into a known event."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did it: the platform's stable user id (open_id, UserID, staffId)."""
+
+    platform: str
+    user_id: str
+    name: str = ""
+    tenant: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    platform: str
+    chat_id: str  # the p2p chat or group id; for WeCom p2p, the user id
+    kind: ChatKind = "p2p"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file or image a user sent: the platform handle to download it with."""
+
+    kind: Literal["image", "file"]
+    handle: str  # image_key/file_key, MediaId, downloadCode
+    message_id: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    platform: str
+    event_id: str
+    actor: Actor
+    conversation: ConversationRef
+    text: str = ""
+    files: tuple[FileRef, ...] = ()
+    message_id: str = ""
+    mentioned_bot: bool = False
+
+    @property
+    def session_key(self) -> str:
+        return self.actor.key
+
+
+@dataclass(frozen=True, slots=True)
+class CardActionEvent:
+    """A button click or form submit on one of our cards."""
+
+    platform: str
+    event_id: str
+    actor: Actor
+    action: str  # the compact payload the button carried, e.g. "approve:BX-2026-000123:4"
+    form: dict[str, str] = field(default_factory=dict)
+    conversation: ConversationRef | None = None
+    card_ref: dict[str, str] = field(default_factory=dict)  # message id, update token, response code
+
+    @property
+    def session_key(self) -> str:
+        return self.actor.key
+
+
+@dataclass(frozen=True, slots=True)
+class SystemEvent:
+    """Bot added to a chat, user left…: acknowledged, mostly ignored."""
+
+    platform: str
+    event_id: str
+    kind: str
+    actor: Actor | None = None
+
+    @property
+    def session_key(self) -> str:
+        return self.actor.key if self.actor else f"{self.platform}:system"
+
+
+Event = MessageEvent | CardActionEvent | SystemEvent
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    return {"type": type(event).__name__, **asdict(event)}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    try:
+        kind = data["type"]
+        fields = {k: v for k, v in data.items() if k != "type"}
+        actor = Actor(**fields["actor"]) if fields.get("actor") else None
+        if kind == "MessageEvent":
+            assert actor is not None
+            return MessageEvent(
+                platform=fields["platform"],
+                event_id=fields["event_id"],
+                actor=actor,
+                conversation=ConversationRef(**fields["conversation"]),
+                text=fields.get("text", ""),
+                files=tuple(FileRef(**f) for f in fields.get("files", ())),
+                message_id=fields.get("message_id", ""),
+                mentioned_bot=bool(fields.get("mentioned_bot", False)),
+            )
+        if kind == "CardActionEvent":
+            assert actor is not None
+            conv = fields.get("conversation")
+            return CardActionEvent(
+                platform=fields["platform"],
+                event_id=fields["event_id"],
+                actor=actor,
+                action=fields["action"],
+                form=dict(fields.get("form", {})),
+                conversation=ConversationRef(**conv) if conv else None,
+                card_ref=dict(fields.get("card_ref", {})),
+            )
+        if kind == "SystemEvent":
+            return SystemEvent(
+                platform=fields["platform"], event_id=fields["event_id"], kind=fields["kind"],
+                actor=actor,
+            )
+    except (KeyError, TypeError, AssertionError) as exc:
+        raise EventDecodeError(f"malformed event record: {exc}") from exc
+    raise EventDecodeError(f"unknown event type: {data.get('type')!r}")
