@@ -73,7 +73,8 @@ class CardActionEvent:
     action: str  # the compact payload the button carried, e.g. "approve:BX-2026-000123:4"
     form: dict[str, str] = field(default_factory=dict)
     conversation: ConversationRef | None = None
-    card_ref: dict[str, str] = field(default_factory=dict)  # message id, update token, response code
+    # message id, update token, response code: whatever updating the clicked card needs
+    card_ref: dict[str, str] = field(default_factory=dict)
 
     @property
     def session_key(self) -> str:

@@ -129,7 +129,7 @@ class Storage(Protocol):
     async def put_inbound(
         self, platform: str, event_id: str, key: str, payload: dict[str, Any], dedup_ttl: float
     ) -> bool:
-        """Dedup and enqueue an inbound event in one step; False (and nothing queued) on a repeat."""
+        """Dedup and enqueue an inbound event at once; False (nothing queued) on a repeat."""
 
     async def enqueue(self, topic: str, key: str, payload: dict[str, Any], delay: float = 0) -> str:
         """Queue one row outside a claim change (e.g. a reminder); returns its id."""
@@ -143,7 +143,9 @@ class Storage(Protocol):
 
     async def dead_letter(self, receipt: str, error: str) -> None: ...
 
-    async def queue_rows(self, topic: str | None, dead: bool, limit: int = 100) -> list[QueueMessage]:
+    async def queue_rows(
+        self, topic: str | None, dead: bool, limit: int = 100
+    ) -> list[QueueMessage]:
         """For operators: live (``dead=False``) or dead-lettered rows, oldest first."""
 
     async def requeue(self, message_id: str) -> bool:

@@ -20,7 +20,7 @@ class MoneyError(ValueError):
 
 def to_money(value: object) -> Decimal:
     """Parse ``value`` into a two-place amount; floats are refused so no binary error sneaks in."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise MoneyError(f"amount must be a decimal string or Decimal, not {type(value).__name__}")
     if isinstance(value, Decimal):
         amount = value
@@ -101,7 +101,7 @@ def capital_amount(amount: Decimal) -> str:
     yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
     if cents == 0:
         return "零元整"
-    # Accounting rule (会计基础工作规范 §52): an amount ending at 元 or 角 gets 整; one with 分 does not.
+    # 会计基础工作规范 §52: an amount ending at 元 or 角 gets 整; one with 分 does not.
     text = _integer_capital(yuan) + "元" if yuan else ""
     if jiao:
         text += _DIGITS[jiao] + "角"
