@@ -1,4 +1,4 @@
-"""Labels shown on cards, Chinese first with English available. Unknown languages fall back to zh-CN."""
+"""Labels shown on cards, Chinese first with English; unknown languages fall back to zh-CN."""
 
 from __future__ import annotations
 

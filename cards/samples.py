@@ -168,7 +168,8 @@ def sample(name: str) -> dict[str, Any]:
 def hostile(value: Any, text: str) -> Any:
     """The same structure with every string value (not the action payloads) replaced by ``text``."""
     if isinstance(value, dict):
-        return {k: v if k in {"actions", "action", "open"} else hostile(v, text) for k, v in value.items()}
+        keep = {"actions", "action", "open"}
+        return {k: v if k in keep else hostile(v, text) for k, v in value.items()}
     if isinstance(value, list):
         return [hostile(v, text) for v in value]
     if isinstance(value, str):
