@@ -47,11 +47,17 @@ class Card:
 
 @dataclass(frozen=True, slots=True)
 class CardUpdate:
-    """Re-render every delivered copy of ``claim_id``'s cards (each with its own template)."""
+    """Re-render the delivered copies of ``claim_id``'s cards that show template ``match``.
+
+    They become card ``name`` (the same as ``match`` unless the card changes kind, e.g.
+    ``approval_request`` → ``approval_decided``) rendered from ``data``.
+    """
 
     claim_id: str
+    match: str
+    name: str
     data: dict[str, Any] = field(default_factory=dict)
-    name: str = ""  # when set, copies switch to this template (approval_request → approval_decided)
+    lang: str = "zh-CN"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,16 @@
+"""User journeys: the rules of filing, approving and paying claims, free of HTTP and platforms."""
+
+from __future__ import annotations
+
+from bot.config_model import Config
+from bot.dispatcher import Router
+
+
+def build_router(config: Config) -> Router:
+    """Every handler router, most specific first; the fallback answers what none understood."""
+    from handlers import help as help_handlers
+
+    router = Router()
+    router.include(help_handlers.router)
+    router.include(help_handlers.fallback_router())
+    return router

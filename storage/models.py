@@ -178,6 +178,7 @@ class CardCopy:
     recipient: str
     template: str
     ref: tuple[tuple[str, str], ...]  # platform handles: message_id, response_code, out_track_id…
+    copy_id: str = ""  # stable id of this copy: writing a copy with the same id replaces it
 
 
 @dataclass(frozen=True, slots=True)

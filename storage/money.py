@@ -34,10 +34,9 @@ def to_money(value: object) -> Decimal:
         raise MoneyError(f"not a decimal amount: {value!r}")
     if not amount.is_finite():
         raise MoneyError(f"amount must be finite: {value!r}")
-    quantized = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    if abs(quantized) > MAX_AMOUNT:
+    if abs(amount) > MAX_AMOUNT:
         raise MoneyError(f"amount too large: {value!r}")
-    return quantized
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def positive_money(value: object) -> Decimal:

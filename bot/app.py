@@ -1,0 +1,198 @@
+"""create_app(config): the composition root, the one module that wires everything together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import aiohttp
+from aiohttp import web
+
+from bot import keys
+from bot.config_model import Config
+from bot.dispatcher import Dispatcher, Router
+from bot.http import AiohttpHandler, metrics_middleware, platform_route
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.pipeline import Pipeline
+from bot.platforms.base import Directory, EventSink, Messenger
+from bot.platforms.registry import build_platforms
+from bot.workers.inbound import InboundHandler
+from bot.workers.outbox import OutboxHandler
+from bot.workers.queue_loop import QueueLoop, QueuePolicy
+from bot.workers.supervisor import Supervisor
+from cards import render_card
+from handlers import build_router
+from storage import open_storage
+from storage.base import Storage
+
+log = logging.getLogger("claimbot.app")
+
+
+def create_app(
+    config: Config,
+    *,
+    storage: Storage | None = None,
+    router: Router | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> web.Application:
+    """The server for ``config``; ``storage`` and ``router`` may be supplied (tests, demo)."""
+    metrics = Metrics()
+    app = web.Application(
+        middlewares=[metrics_middleware(metrics)],
+        client_max_size=config.server.max_body_bytes,
+    )
+    app[keys.CONFIG] = config
+    app[keys.METRICS] = metrics
+    app[keys.STORAGE] = storage or open_storage(
+        config.storage.url, attachment_limit=config.storage.attachment_max_bytes
+    )
+    app[keys.SUPERVISOR] = Supervisor()
+    app[keys.LOOPS] = {}
+    app[keys.PIPELINE] = Pipeline(app[keys.STORAGE], metrics, wake=lambda: _wake(app, "inbound"))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_view)
+    _add_platform_routes(app, config)
+    app.cleanup_ctx.append(_storage_ctx)
+    app.cleanup_ctx.append(_http_ctx)
+    app.cleanup_ctx.append(_platforms_ctx(router or build_router(config), clock))
+    app.cleanup_ctx.append(_workers_ctx)
+    return app
+
+
+def _wake(app: web.Application, name: str) -> None:
+    loop = app[keys.LOOPS].get(name)
+    if loop is not None:
+        loop.wake()
+
+
+def _add_platform_routes(app: web.Application, config: Config) -> None:
+    """Routes are fixed by the config, so they are added before start; adapters come later."""
+    for platform, paths in _ROUTES.items():
+        if getattr(config, platform) is None:
+            continue
+        for method, path in paths(config):
+            app.router.add_route(method, path, _deferred(app, platform, path))
+
+
+def _dingtalk_routes(config: Config) -> list[tuple[str, str]]:
+    assert config.dingtalk is not None
+    if config.dingtalk.mode != "http":
+        return []
+    routes = [("POST", "/dingtalk/robot"), ("POST", "/dingtalk/events")]
+    if config.dingtalk.card_callback_token:
+        routes.append(("POST", f"/dingtalk/cards/{config.dingtalk.card_callback_token}"))
+    return routes
+
+
+_ROUTES: dict[str, Callable[[Config], list[tuple[str, str]]]] = {
+    "feishu": lambda c: [("POST", "/feishu/events"), ("POST", "/feishu/cards")],
+    "wecom": lambda c: [("GET", "/wecom/callback"), ("POST", "/wecom/callback")],
+    "dingtalk": _dingtalk_routes,
+}
+
+
+def _deferred(app: web.Application, platform: str, path: str) -> AiohttpHandler:
+    """aiohttp freezes routes before start-up, when the adapters are built; look them up then."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await app[keys.EDGES][platform](request)
+
+    return handle
+
+
+async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
+    storage = app[keys.STORAGE]
+    await storage.open()
+    yield
+    await app[keys.PIPELINE].close()
+    await storage.close()
+
+
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    timeout = aiohttp.ClientTimeout(total=15, connect=5)
+    connector = aiohttp.TCPConnector(limit=100, limit_per_host=30, ttl_dns_cache=300)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        app[keys.HTTP] = session
+        yield
+
+
+def _platforms_ctx(
+    router: Router, clock: Callable[[], datetime]
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        pipeline, config = app[keys.PIPELINE], app[keys.CONFIG]
+        sink: EventSink = pipeline.ingest
+        adapters = build_platforms(config, app[keys.HTTP], render_card, sink)
+        app[keys.PLATFORMS] = adapters
+        app[keys.EDGES] = {
+            name: platform_route(adapter, sink, config.server.max_body_bytes)
+            for name, adapter in adapters.items()
+        }
+        directories: dict[str, Directory] = {n: a.directory for n, a in adapters.items()}
+        dispatcher = Dispatcher(router, app[keys.STORAGE], app[keys.CONFIG], directories, clock)
+        app[keys.DISPATCHER] = dispatcher
+        pipeline.dispatcher = dispatcher
+        yield
+
+    return ctx
+
+
+async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
+    storage, metrics, supervisor = app[keys.STORAGE], app[keys.METRICS], app[keys.SUPERVISOR]
+
+    def record(topic: str, outcome: str) -> None:
+        if topic == "inbound":
+            metrics.handled.labels(outcome).inc()
+        else:
+            metrics.deliveries.labels(topic, outcome).inc()
+
+    messengers: dict[str, Messenger] = {n: a.messenger for n, a in app[keys.PLATFORMS].items()}
+    loops = {
+        "inbound": QueueLoop(storage, QueuePolicy("inbound", max_attempts=8),
+                             InboundHandler(app[keys.DISPATCHER]), record),
+        "platform": QueueLoop(storage, QueuePolicy("platform"),
+                              OutboxHandler(storage, messengers), record),
+    }
+    app[keys.LOOPS].update(loops)
+    for name, loop in loops.items():
+        supervisor.start(name, loop.run)
+    for adapter in app[keys.PLATFORMS].values():
+        for name, worker in adapter.workers().items():
+            supervisor.start(name, worker)
+    yield
+    await supervisor.stop()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    app = request.app
+    storage_ok = await app[keys.STORAGE].ping()
+    workers = {
+        name: {"running": s.running, "restarts": s.restarts, "last_error": s.last_error}
+        for name, s in app[keys.SUPERVISOR].states.items()
+    }
+    ready = storage_ok and app[keys.SUPERVISOR].healthy()
+    body = {"status": "ready" if ready else "not ready", "storage": storage_ok, "workers": workers}
+    return web.json_response(body, status=200 if ready else 503)
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    app = request.app
+    metrics = app[keys.METRICS]
+    try:
+        depth = await app[keys.STORAGE].queue_depth()
+    except Exception:  # metrics must render even while storage is down
+        log.warning("queue depth unavailable for /metrics")
+        depth = {}
+    for topic, (live, dead) in depth.items():
+        metrics.queue_depth.labels(topic, "live").set(live)
+        metrics.queue_depth.labels(topic, "dead").set(dead)
+    for name, state in app[keys.SUPERVISOR].states.items():
+        metrics.worker_up.labels(name).set(1 if state.running else 0)
+        metrics.worker_restarts.labels(name).set(state.restarts)
+    return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})

@@ -1,0 +1,70 @@
+"""``claimbot serve | demo | check-config``: the operator's entry points."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from bot.config import ConfigError, check_config, load_config, secret_values
+from bot.config_model import Config, ServerConfig, StorageConfig
+from bot.logs import setup_logging
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="claimbot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("-c", "--config", required=True, help="path to config.toml")
+    demo = commands.add_parser("demo", help="run on the embedded default: SQLite, no credentials")
+    demo.add_argument("--data", help="directory for the SQLite file (default: a temp dir)")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--host", default="127.0.0.1")
+    check = commands.add_parser("check-config", help="validate a config file")
+    check.add_argument("-c", "--config", required=True, help="path to config.toml")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check-config":
+        code, text = check_config(args.config)
+        print(text, file=sys.stdout if code == 0 else sys.stderr)
+        return code
+    if args.command == "serve":
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            print(f"{args.config}: invalid configuration\n{exc}", file=sys.stderr)
+            return 2
+        return _run(config)
+    return _demo(args.data, args.host, args.port)
+
+
+def _run(config: Config, announce: str = "") -> int:
+    from bot.app import create_app
+    from bot.serve import serve
+
+    setup_logging(config.server.log_format, config.server.log_level, secret_values(config))
+    asyncio.run(serve(create_app(config), config, announce))
+    return 0
+
+
+def _demo(data: str | None, host: str, port: int) -> int:
+    directory = Path(data) if data else Path(tempfile.mkdtemp(prefix="claimbot-demo-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    config = replace(
+        Config(),
+        server=ServerConfig(host=host, port=port),
+        storage=StorageConfig(url=f"sqlite:///{(directory / 'claimbot.db').resolve()}"),
+    )
+    announce = (
+        f"claimbot demo: SQLite at {directory / 'claimbot.db'}; no platform is connected yet — "
+        "the built-in emulator of Feishu, WeCom and DingTalk is not built (issue 9), so this "
+        "serves /healthz, /readyz and /metrics only."
+    )
+    return _run(config, announce)

@@ -1,0 +1,111 @@
+"""The HTTP edge: aiohttp requests in, adapter decode, durable ingest, adapter acknowledgement out.
+
+The only module besides ``bot.app`` that knows aiohttp's server classes. It reads the body once
+(bounded), hands adapters an :class:`InboundRequest` with the raw bytes, and never acknowledges
+an event that was not durably recorded: if storage fails, the platform gets a 503 and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.metrics import Metrics
+from bot.platforms.base import (
+    EventSink,
+    HttpReply,
+    InboundError,
+    InboundRequest,
+    Ingested,
+    PlatformAdapter,
+)
+from storage.base import StorageError
+
+log = logging.getLogger("claimbot.http")
+
+AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def to_response(reply: HttpReply) -> web.Response:
+    textual = reply.content_type.startswith(("text/", "application/json", "application/xml"))
+    return web.Response(
+        status=reply.status,
+        body=reply.body,
+        content_type=reply.content_type,
+        charset="utf-8" if textual else None,
+    )
+
+
+def platform_route(adapter: PlatformAdapter, sink: EventSink, max_body: int) -> AiohttpHandler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            body = await read_body(request, max_body)
+        except BodyTooLarge:
+            return web.json_response({"error": "body too large"}, status=413)
+        inbound = InboundRequest(
+            method=request.method,
+            path=request.path,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            query=dict(request.query),
+            body=body,
+        )
+        try:
+            decoded = adapter.inbound.decode(inbound)
+        except InboundError as exc:
+            log.warning("%s %s refused: %s", adapter.name, request.path, exc.reason)
+            return web.json_response({"error": exc.reason}, status=exc.status)
+        if decoded.handshake is not None:
+            return to_response(decoded.handshake)
+        started = time.monotonic()
+        results: list[Ingested] = []
+        try:
+            for event in decoded.events:
+                results.append(await sink(event, adapter.card_budget))
+        except StorageError:
+            log.exception("%s event not recorded; asking the platform to retry", adapter.name)
+            return web.json_response({"error": "temporarily unavailable"}, status=503)
+        exceeded = time.monotonic() - started > adapter.card_budget
+        return to_response(adapter.inbound.acknowledge(decoded, results, exceeded))
+
+    return handle
+
+
+def metrics_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def measure(request: web.Request, handler: AiohttpHandler) -> web.StreamResponse:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            metrics.requests.labels(name, request.method, str(status)).inc()
+            metrics.latency.labels(name).observe(time.perf_counter() - started)
+
+    return measure

@@ -1,0 +1,1 @@
+"""Background work the app supervises: inbound events, outbound platform calls, backend sync."""

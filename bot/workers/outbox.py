@@ -1,0 +1,76 @@
+"""Delivers queued messages and card changes through each platform's messenger.
+
+A card sent for a claim is remembered as a :class:`CardCopy`, so a later ``CardUpdate`` reaches
+every copy (each approver of a step, finance, the applicant), not just the one clicked.
+Updating a copy twice with the same content is harmless, so a retried row is safe.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+
+from bot.outbound_codec import OutboundDecodeError, decode_outbound
+from bot.platforms.base import Messenger, PlatformAPIError, TransientAPIError
+from bot.replies import Card, CardUpdate, Text
+from bot.workers.queue_loop import Permanent
+from storage.base import Storage
+from storage.models import CardCopy, Leased
+
+
+class OutboxHandler:
+    def __init__(self, storage: Storage, messengers: Mapping[str, Messenger]) -> None:
+        self._storage = storage
+        self._messengers = messengers
+
+    def _messenger(self, platform: str) -> Messenger:
+        messenger = self._messengers.get(platform)
+        if messenger is None:
+            raise Permanent(f"platform {platform!r} is not configured")
+        return messenger
+
+    async def __call__(self, row: Leased) -> None:
+        try:
+            reply = decode_outbound(row.message.payload)
+        except OutboundDecodeError as exc:
+            raise Permanent(str(exc)) from exc
+        try:
+            if isinstance(reply, Text):
+                await self._messenger(reply.to.platform).send_text(reply.to, reply.text)
+            elif isinstance(reply, Card):
+                await self._send_card(reply)
+            else:
+                await self._update_cards(reply)
+        except TransientAPIError:
+            raise
+        except PlatformAPIError as exc:
+            raise Permanent(str(exc)) from exc
+        await self._storage.ack(row.receipt)
+
+    async def _send_card(self, card: Card) -> None:
+        messenger = self._messenger(card.to.platform)
+        ref = await messenger.send_card(card.to, card.name, card.data, card.lang)
+        if card.claim_id:
+            await self._storage.add_card_copy(
+                CardCopy(
+                    claim_id=card.claim_id,
+                    platform=card.to.platform,
+                    recipient=card.to.key,
+                    template=card.name,
+                    ref=tuple(sorted(ref.items())),
+                    copy_id=uuid.uuid4().hex,
+                )
+            )
+
+    async def _update_cards(self, update: CardUpdate) -> None:
+        for copy in await self._storage.card_copies(update.claim_id):
+            if copy.template != update.match:
+                continue
+            messenger = self._messenger(copy.platform)
+            ref = await messenger.update_card(dict(copy.ref), update.name, update.data, update.lang)
+            renewed = tuple(sorted(ref.items())) if ref else copy.ref
+            if renewed != copy.ref or update.name != copy.template:
+                await self._storage.add_card_copy(
+                    replace(copy, template=update.name, ref=renewed)
+                )
