@@ -55,6 +55,8 @@ LABELS: dict[str, dict[str, str]] = {
         "decided_at": "时间",
         "comment": "意见",
         "no_items": "还没有明细",
+        "prompt_title": "报销助手",
+        "more_claims": "还有 {count} 张未显示",
     },
     "en-US": {
         "claim": "Expense claim",
@@ -104,6 +106,8 @@ LABELS: dict[str, dict[str, str]] = {
         "decided_at": "At",
         "comment": "Comment",
         "no_items": "No items yet",
+        "prompt_title": "Claims assistant",
+        "more_claims": "{count} more not shown",
     },
 }
 
