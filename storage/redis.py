@@ -1,0 +1,449 @@
+"""The shared backend: one Redis (not a cluster) behind any number of claimbot instances.
+
+Claims are hashes holding the JSON document plus the fields their sorted-set indexes need; every
+change that must be atomic (a commit, a lease, dedup) runs as one Lua script from
+``storage.redis_scripts``. Times come from the injected clock, never from Redis, so both backends
+agree on expiry; Redis key expiry only sweeps what the clock already retired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from storage import redis_queue
+from storage import redis_scripts as lua
+from storage.base import (
+    DEFAULT_ATTACHMENT_LIMIT,
+    TOPICS,
+    ClaimNotFound,
+    InvoiceInUse,
+    StaleReceipt,
+    StorageError,
+    StorageUnavailable,
+    VersionConflict,
+)
+from storage.common import (
+    card_copy_from_json,
+    check_attachment,
+    check_card_copy,
+    check_commit,
+    check_message,
+    claim_row,
+    day_range,
+    dumps,
+    loads_object,
+    new_message_id,
+    new_receipt_token,
+    queue_message,
+    receipt_message_id,
+    require_attachment_id,
+    require_claim_id,
+    require_limit,
+    require_non_negative,
+    require_positive,
+    require_status,
+    require_text,
+    require_topic,
+    require_year,
+    user_key,
+)
+from storage.models import (
+    Attachment,
+    AuditEntry,
+    CardCopy,
+    Claim,
+    ClaimStatus,
+    Commit,
+    Leased,
+    ModelError,
+    QueueMessage,
+    audit_from_dict,
+    audit_to_dict,
+    claim_from_dict,
+    format_claim_id,
+)
+
+_MSG_FIELDS = redis_queue.FIELDS
+
+
+def num(value: float) -> str:
+    """A float as Redis and Lua read it back exactly."""
+    return repr(float(value))
+
+
+def ttl_ms(seconds: float) -> str:
+    return str(max(1, math.ceil(seconds * 1000)))
+
+
+def text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisStorage:
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        attachment_limit: int = DEFAULT_ATTACHMENT_LIMIT,
+        prefix: str = "claimbot:",
+    ) -> None:
+        self._url = require_text("redis url", url)
+        self._clock = clock
+        self._attachment_limit = int(require_positive("attachment limit", attachment_limit))
+        self._prefix = require_text("key prefix", prefix)
+        self._client: aioredis.Redis | None = None
+        self._scripts: dict[str, Any] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        try:
+            client = aioredis.Redis.from_url(
+                self._url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=30
+            )
+        except ValueError as exc:
+            raise StorageUnavailable(f"bad Redis url {self._url!r}: {exc}") from exc
+        try:
+            await client.ping()
+        except RedisError as exc:
+            await client.aclose()
+            raise StorageUnavailable(f"Redis at {self._url} does not answer: {exc}") from exc
+        self._scripts = {
+            name: client.register_script(getattr(lua, name))
+            for name in (
+                "LEASE", "ACK", "RETRY", "DEAD_LETTER", "REQUEUE", "DROP", "MARK_SEEN",
+                "PUT_INBOUND", "ENQUEUE", "ACQUIRE_LEASE", "RELEASE_LEASE", "COMMIT",
+            )
+        }  # fmt: skip
+        self._client = client
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            async with self._redis() as client:
+                return bool(await client.ping())
+        except StorageError:
+            return False
+
+    @asynccontextmanager
+    async def _redis(self) -> AsyncIterator[aioredis.Redis]:
+        client = self._client
+        if client is None:
+            raise StorageUnavailable("Redis storage is not open")
+        try:
+            yield client
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise StorageUnavailable(f"Redis at {self._url}: {exc}") from exc
+        except RedisError as exc:
+            raise StorageError(f"Redis: {exc}") from exc
+
+    async def _run(self, script: str, *args: str | int) -> Any:
+        async with self._redis():
+            return await self._scripts[script](keys=[], args=[self._prefix, *args])
+
+    # -- claims ---------------------------------------------------------------------------
+    async def allocate_claim_id(self, year: int) -> str:
+        require_year(year)
+        async with self._redis() as client:
+            number = await client.incr(f"{self._prefix}counter:claim:{year}")
+        return format_claim_id(year, int(number))
+
+    async def get_claim(self, claim_id: str) -> Claim | None:
+        require_claim_id(claim_id)
+        async with self._redis() as client:
+            doc = await client.hget(f"{self._prefix}claim:{claim_id}", "doc")
+        return None if doc is None else _claim(doc)
+
+    async def _claims(self, ids: list[Any]) -> list[Claim]:
+        if not ids:
+            return []
+        async with self._redis() as client:
+            pipe = client.pipeline(transaction=False)
+            for claim_id in ids:
+                pipe.hget(f"{self._prefix}claim:{text(claim_id)}", "doc")
+            docs = await pipe.execute()
+        return [_claim(doc) for doc in docs if doc is not None]
+
+    async def _index(self, name: str, limit: int, *, newest_first: bool = False) -> list[Claim]:
+        async with self._redis() as client:
+            ids = await client.zrange(
+                f"{self._prefix}idx:{name}", 0, require_limit(limit) - 1, desc=newest_first
+            )
+        return await self._claims(ids)
+
+    async def claims_by_applicant(
+        self, platform: str, user_id: str, limit: int = 20
+    ) -> list[Claim]:
+        return await self._index(
+            f"applicant:{user_key(platform, user_id)}", limit, newest_first=True
+        )
+
+    async def claims_pending_for(self, platform: str, user_id: str, limit: int = 20) -> list[Claim]:
+        return await self._index(f"pending:{user_key(platform, user_id)}", limit)
+
+    async def claims_by_status(self, status: ClaimStatus, limit: int = 100) -> list[Claim]:
+        return await self._index(f"status:{require_status(status)}", limit)
+
+    async def claims_by_date(self, start: date, end: date, limit: int = 100) -> list[Claim]:
+        low, high = day_range(start, end)
+        async with self._redis() as client:
+            ids = await client.zrangebyscore(
+                f"{self._prefix}idx:created", num(low), f"({num(high)}", 0, require_limit(limit)
+            )
+        return await self._claims(ids)
+
+    async def commit(self, change: Commit) -> None:
+        check_commit(change)
+        if change.empty:
+            return
+        now = self._clock()
+        result = await self._run("COMMIT", num(now), _commit_plan(change, now))
+        _raise_refusal([text(part) for part in result])
+
+    async def audit_trail(self, claim_id: str) -> list[AuditEntry]:
+        async with self._redis() as client:
+            docs = await client.lrange(f"{self._prefix}audit:{require_claim_id(claim_id)}", 0, -1)
+        return [audit_from_dict(loads_object(doc, "audit entry")) for doc in docs]
+
+    async def invoice_holder(self, invoice_key: str) -> str | None:
+        require_text("invoice key", invoice_key)
+        async with self._redis() as client:
+            holder = await client.hget(f"{self._prefix}invoices", invoice_key)
+        return None if holder is None else text(holder)
+
+    # -- cards ----------------------------------------------------------------------------
+    async def add_card_copy(self, copy: CardCopy) -> None:
+        doc = check_card_copy(copy)
+        async with self._redis() as client:
+            await client.rpush(f"{self._prefix}cards:{copy.claim_id}", doc)
+
+    async def card_copies(self, claim_id: str) -> list[CardCopy]:
+        async with self._redis() as client:
+            docs = await client.lrange(f"{self._prefix}cards:{require_claim_id(claim_id)}", 0, -1)
+        return [card_copy_from_json(doc) for doc in docs]
+
+    # -- conversations and dedup ----------------------------------------------------------
+    async def get_conversation(self, key: str) -> dict[str, Any] | None:
+        require_text("conversation key", key)
+        async with self._redis() as client:
+            raw = await client.get(f"{self._prefix}conv:{key}")
+        if raw is None:
+            return None
+        stored = loads_object(raw, "conversation")
+        if float(stored["expires_at"]) <= self._clock():
+            return None
+        state: dict[str, Any] = stored["state"]
+        return state
+
+    def _seen_key(self, platform: str, key: str) -> str:
+        # The platform's length keeps ("a:b", "c") and ("a", "b:c") apart.
+        return f"{self._prefix}seen:{len(platform)}:{platform}:{key}"
+
+    async def mark_seen(self, platform: str, key: str, ttl: float) -> bool:
+        require_text("platform", platform)
+        require_text("dedup key", key)
+        require_positive("ttl", ttl)
+        now = self._clock()
+        seen_key = self._seen_key(platform, key)
+        return bool(await self._run("MARK_SEEN", seen_key, num(now), num(now + ttl), ttl_ms(ttl)))
+
+    # -- the durable queue ----------------------------------------------------------------
+    async def put_inbound(
+        self, platform: str, event_id: str, key: str, payload: dict[str, Any], dedup_ttl: float
+    ) -> bool:
+        require_text("platform", platform)
+        require_text("event id", event_id)
+        require_positive("dedup ttl", dedup_ttl)
+        body = check_message("inbound", key, payload, 0)
+        now = self._clock()
+        seen_key = self._seen_key(platform, event_id)
+        args = (num(now), num(now + dedup_ttl), ttl_ms(dedup_ttl), new_message_id(), key, body)
+        return bool(await self._run("PUT_INBOUND", seen_key, *args, f"{platform}:{event_id}"))
+
+    async def enqueue(self, topic: str, key: str, payload: dict[str, Any], delay: float = 0) -> str:
+        body = check_message(topic, key, payload, delay)
+        now = self._clock()
+        message_id = new_message_id()
+        await self._run("ENQUEUE", topic, key, body, num(now), num(now + delay), message_id)
+        return message_id
+
+    async def lease(self, topic: str, limit: int, visibility: float) -> list[Leased]:
+        require_topic(topic)
+        require_limit(limit)
+        require_positive("visibility", visibility)
+        now = self._clock()
+        until = num(now + visibility)
+        found = await self._run("LEASE", topic, num(now), until, limit, new_receipt_token())
+        leased = []
+        for receipt, values in zip(found[::2], found[1::2], strict=True):
+            fields = dict(zip(_MSG_FIELDS, (text(v) for v in values), strict=True))
+            leased.append(Leased(message=queue_message(fields), receipt=text(receipt)))
+        return leased
+
+    async def _settle(self, script: str, receipt: str, *args: str) -> None:
+        require_text("receipt", receipt)
+        if receipt_message_id(receipt) is None or not await self._run(
+            script, receipt, num(self._clock()), *args
+        ):
+            raise StaleReceipt(f"receipt {receipt!r} is unknown, already used or its lease expired")
+
+    async def ack(self, receipt: str) -> None:
+        await self._settle("ACK", receipt)
+
+    async def retry(self, receipt: str, delay: float, error: str) -> None:
+        require_non_negative("delay", delay)
+        await self._settle("RETRY", receipt, num(self._clock() + delay), str(error))
+
+    async def dead_letter(self, receipt: str, error: str) -> None:
+        await self._settle("DEAD_LETTER", receipt, str(error))
+
+    async def queue_rows(
+        self, topic: str | None, dead: bool, limit: int = 100
+    ) -> list[QueueMessage]:
+        topics = TOPICS if topic is None else (require_topic(topic),)
+        require_limit(limit)
+        async with self._redis() as client:
+            found = await redis_queue.rows(client, self._prefix, topics, bool(dead), limit)
+        return [queue_message(dict(zip(_MSG_FIELDS, values, strict=True))) for values in found]
+
+    async def queue_depth(self) -> dict[str, tuple[int, int]]:
+        async with self._redis() as client:
+            return await redis_queue.depth(client, self._prefix)
+
+    async def requeue(self, message_id: str) -> bool:
+        require_text("message id", message_id)
+        return bool(await self._run("REQUEUE", message_id, num(self._clock())))
+
+    async def drop(self, message_id: str) -> bool:
+        require_text("message id", message_id)
+        return bool(await self._run("DROP", message_id))
+
+    # -- attachments ----------------------------------------------------------------------
+    async def put_attachment(
+        self, data: bytes, content_type: str, filename: str = ""
+    ) -> Attachment:
+        blob = check_attachment(data, content_type, self._attachment_limit)
+        digest = hashlib.sha256(blob).hexdigest()
+        key = f"{self._prefix}att:{digest}"
+        meta: dict[str, Any] = {
+            "size": len(blob),
+            "content_type": content_type,
+            "filename": str(filename),
+        }
+        async with self._redis() as client:
+            # HSETNX on "meta" decides which upload's metadata is kept; the data is the same.
+            if await client.hsetnx(key, "meta", json.dumps(meta)):
+                await client.hset(key, "data", blob)
+            stored = await client.hget(key, "meta")
+        kept = loads_object(stored, "attachment") if stored is not None else meta
+        return Attachment(digest, int(kept["size"]), kept["content_type"], kept["filename"])
+
+    async def get_attachment(self, attachment_id: str) -> tuple[Attachment, bytes] | None:
+        key = f"{self._prefix}att:{require_attachment_id(attachment_id)}"
+        async with self._redis() as client:
+            meta, data = await client.hmget(key, ["meta", "data"])
+        if meta is None or data is None:
+            return None
+        kept = loads_object(meta, "attachment")
+        attachment = Attachment(
+            attachment_id, int(kept["size"]), kept["content_type"], kept["filename"]
+        )
+        return attachment, data if isinstance(data, bytes) else data.encode()
+
+    # -- leases ---------------------------------------------------------------------------
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
+        require_text("lease name", name)
+        require_text("lease owner", owner)
+        require_positive("ttl", ttl)
+        now = self._clock()
+        key = f"{self._prefix}lease:{name}"
+        return bool(
+            await self._run("ACQUIRE_LEASE", key, owner, num(now), num(now + ttl), ttl_ms(ttl))
+        )
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        require_text("lease name", name)
+        require_text("lease owner", owner)
+        await self._run("RELEASE_LEASE", f"{self._prefix}lease:{name}", owner)
+
+
+def _claim(doc: bytes | str) -> Claim:
+    try:
+        return claim_from_dict(loads_object(doc, "claim"))
+    except ModelError as exc:
+        raise StorageError(f"stored claim is malformed: {exc}") from exc
+
+
+def _commit_plan(change: Commit, now: float) -> str:
+    """The commit as the COMMIT script reads it; every time is a decimal string."""
+    claims = []
+    for write in change.claims:
+        row = claim_row(write.claim)
+        expected = write.expected_version
+        claims.append(
+            {
+                "id": row.id,
+                "expected": "" if expected is None else str(expected),
+                "version": str(row.version),
+                "doc": row.doc,
+                "applicant": row.applicant,
+                "status": row.status,
+                "created": num(row.created_ts),
+                "updated": num(row.updated_ts),
+                "pending": list(row.pending),
+                "pending_json": json.dumps(list(row.pending)),
+            }
+        )
+    messages = [
+        [new_message_id(), m.topic, m.key, check_message(m.topic, m.key, m.payload, m.delay),
+         num(now + m.delay)]
+        for m in change.messages
+    ]  # fmt: skip
+    conversations = [
+        [c.key, "", ""] if c.state is None else [
+            c.key, dumps({"state": c.state, "expires_at": num(now + c.ttl)}), ttl_ms(c.ttl)
+        ]
+        for c in change.conversations
+    ]  # fmt: skip
+    return dumps(
+        {
+            "consume": change.consume,
+            "claims": claims,
+            "audit": [[e.claim_id, dumps(audit_to_dict(e))] for e in change.audit],
+            "releases": [list(pair) for pair in change.invoice_releases],
+            "locks": [list(pair) for pair in change.invoice_locks],
+            "messages": messages,
+            "conversations": conversations,
+        }
+    )
+
+
+def _raise_refusal(result: list[str]) -> None:
+    kind = result[0]
+    if kind == "stale":
+        raise StaleReceipt(f"receipt {result[1]!r} is unknown, already used or its lease expired")
+    if kind == "missing":
+        raise ClaimNotFound(result[1])
+    if kind == "conflict":
+        expected = int(result[2]) if result[2] else None
+        raise VersionConflict(result[1], expected, int(result[3]))
+    if kind == "invoice":
+        raise InvoiceInUse(result[1], result[2])

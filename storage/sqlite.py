@@ -1,0 +1,419 @@
+"""The embedded default backend: one SQLite file in WAL mode, driven through aiosqlite.
+
+One connection serves the process and an ``asyncio.Lock`` keeps its statements from interleaving,
+so a reader never sees another coroutine's half-done transaction. Writes use ``BEGIN IMMEDIATE``
+so that a second process on the same file waits (``busy_timeout``) instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import aiosqlite
+
+from storage import sqlite_queue as queue
+from storage.base import (
+    DEFAULT_ATTACHMENT_LIMIT,
+    StorageError,
+    StorageUnavailable,
+)
+from storage.common import (
+    card_copy_from_json,
+    check_attachment,
+    check_card_copy,
+    check_commit,
+    check_message,
+    day_range,
+    loads_object,
+    require_attachment_id,
+    require_claim_id,
+    require_limit,
+    require_non_negative,
+    require_positive,
+    require_status,
+    require_text,
+    require_topic,
+    require_year,
+    user_key,
+)
+from storage.models import (
+    Attachment,
+    AuditEntry,
+    CardCopy,
+    Claim,
+    ClaimStatus,
+    Commit,
+    Leased,
+    ModelError,
+    QueueMessage,
+    audit_from_dict,
+    claim_from_dict,
+    format_claim_id,
+)
+from storage.sqlite_schema import MIGRATIONS, statements
+from storage.sqlite_writes import apply_commit
+
+BUSY_TIMEOUT_MS = 5000
+_PURGE_EVERY = 1000  # mark_seen calls between sweeps of expired dedup and conversation rows
+
+
+class SqliteStorage:
+    def __init__(
+        self,
+        path: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        attachment_limit: int = DEFAULT_ATTACHMENT_LIMIT,
+    ) -> None:
+        self._path = require_text("sqlite path", path)
+        self._clock = clock
+        self._attachment_limit = int(require_positive("attachment limit", attachment_limit))
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._seen_calls = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._conn is not None:
+            return
+        try:
+            conn = await aiosqlite.connect(self._path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"cannot open SQLite database {self._path}: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await _migrate(conn, self._path)
+        except BaseException as exc:
+            await conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StorageUnavailable(f"cannot use SQLite database {self._path}: {exc}") from exc
+            raise
+        self._conn = conn
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            async with self._lock:
+                await conn.close()
+
+    async def ping(self) -> bool:
+        try:
+            async with self._reading() as conn:
+                await conn.execute_fetchall("SELECT 1")
+        except StorageError:
+            return False
+        return True
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        conn = self._conn
+        if conn is None:
+            raise StorageUnavailable("SQLite storage is not open")
+        async with self._lock:
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise _mapped(exc) from exc
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._reading() as conn:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def _rows(self, sql: str, params: Iterable[Any]) -> list[sqlite3.Row]:
+        async with self._reading() as conn:
+            return list(await conn.execute_fetchall(sql, tuple(params)))
+
+    # -- claims ---------------------------------------------------------------------------
+    async def allocate_claim_id(self, year: int) -> str:
+        require_year(year)
+        async with self._writing() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name)"
+                " DO UPDATE SET value = value + 1 RETURNING value",
+                (f"claim:{year}",),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        assert row is not None
+        return format_claim_id(year, int(row[0]))
+
+    async def get_claim(self, claim_id: str) -> Claim | None:
+        require_claim_id(claim_id)
+        found = await self._rows("SELECT doc FROM claims WHERE id = ?", (claim_id,))
+        return _claim(found[0]["doc"]) if found else None
+
+    async def claims_by_applicant(
+        self, platform: str, user_id: str, limit: int = 20
+    ) -> list[Claim]:
+        found = await self._rows(
+            "SELECT doc FROM claims WHERE applicant = ? ORDER BY created_ts DESC, id DESC LIMIT ?",
+            (user_key(platform, user_id), require_limit(limit)),
+        )
+        return [_claim(row["doc"]) for row in found]
+
+    async def claims_pending_for(self, platform: str, user_id: str, limit: int = 20) -> list[Claim]:
+        found = await self._rows(
+            "SELECT c.doc FROM pending_approvals AS p JOIN claims AS c ON c.id = p.claim_id"
+            " WHERE p.approver = ? ORDER BY p.created_ts, p.claim_id LIMIT ?",
+            (user_key(platform, user_id), require_limit(limit)),
+        )
+        return [_claim(row["doc"]) for row in found]
+
+    async def claims_by_status(self, status: ClaimStatus, limit: int = 100) -> list[Claim]:
+        found = await self._rows(
+            "SELECT doc FROM claims WHERE status = ? ORDER BY updated_ts, id LIMIT ?",
+            (require_status(status), require_limit(limit)),
+        )
+        return [_claim(row["doc"]) for row in found]
+
+    async def claims_by_date(self, start: date, end: date, limit: int = 100) -> list[Claim]:
+        low, high = day_range(start, end)
+        found = await self._rows(
+            "SELECT doc FROM claims WHERE created_ts >= ? AND created_ts < ?"
+            " ORDER BY created_ts, id LIMIT ?",
+            (low, high, require_limit(limit)),
+        )
+        return [_claim(row["doc"]) for row in found]
+
+    async def commit(self, change: Commit) -> None:
+        check_commit(change)
+        if change.empty:
+            return
+        async with self._writing() as conn:
+            await apply_commit(conn, change, self._clock())
+
+    async def audit_trail(self, claim_id: str) -> list[AuditEntry]:
+        found = await self._rows(
+            "SELECT doc FROM audit WHERE claim_id = ? ORDER BY seq", (require_claim_id(claim_id),)
+        )
+        return [audit_from_dict(loads_object(row["doc"], "audit entry")) for row in found]
+
+    async def invoice_holder(self, invoice_key: str) -> str | None:
+        found = await self._rows(
+            "SELECT claim_id FROM invoices WHERE invoice_key = ?",
+            (require_text("invoice key", invoice_key),),
+        )
+        return str(found[0]["claim_id"]) if found else None
+
+    # -- cards ----------------------------------------------------------------------------
+    async def add_card_copy(self, copy: CardCopy) -> None:
+        doc = check_card_copy(copy)
+        async with self._writing() as conn:
+            await conn.execute(
+                "INSERT INTO card_copies (claim_id, doc) VALUES (?, ?)", (copy.claim_id, doc)
+            )
+
+    async def card_copies(self, claim_id: str) -> list[CardCopy]:
+        found = await self._rows(
+            "SELECT doc FROM card_copies WHERE claim_id = ? ORDER BY seq",
+            (require_claim_id(claim_id),),
+        )
+        return [card_copy_from_json(row["doc"]) for row in found]
+
+    # -- conversations and dedup ----------------------------------------------------------
+    async def get_conversation(self, key: str) -> dict[str, Any] | None:
+        found = await self._rows(
+            "SELECT state FROM conversations WHERE key = ? AND expires_at > ?",
+            (require_text("conversation key", key), self._clock()),
+        )
+        return loads_object(found[0]["state"], "conversation") if found else None
+
+    async def mark_seen(self, platform: str, key: str, ttl: float) -> bool:
+        require_text("platform", platform)
+        require_text("dedup key", key)
+        require_positive("ttl", ttl)
+        async with self._writing() as conn:
+            return await self._mark_seen(conn, platform, key, ttl)
+
+    async def _mark_seen(
+        self, conn: aiosqlite.Connection, platform: str, key: str, ttl: float
+    ) -> bool:
+        now = self._clock()
+        self._seen_calls += 1
+        if self._seen_calls % _PURGE_EVERY == 0:
+            await conn.execute("DELETE FROM seen WHERE expires_at <= ?", (now,))
+            await conn.execute("DELETE FROM conversations WHERE expires_at <= ?", (now,))
+        cursor = await conn.execute(
+            "INSERT INTO seen (platform, key, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (platform, key) DO UPDATE SET expires_at = excluded.expires_at"
+            " WHERE seen.expires_at <= ?",
+            (platform, key, now + ttl, now),
+        )
+        return cursor.rowcount > 0
+
+    # -- the durable queue ----------------------------------------------------------------
+    async def put_inbound(
+        self, platform: str, event_id: str, key: str, payload: dict[str, Any], dedup_ttl: float
+    ) -> bool:
+        require_text("platform", platform)
+        require_text("event id", event_id)
+        require_positive("dedup ttl", dedup_ttl)
+        body = check_message("inbound", key, payload, 0)
+        async with self._writing() as conn:
+            if not await self._mark_seen(conn, platform, event_id, dedup_ttl):
+                return False
+            await queue.insert(
+                conn,
+                "inbound",
+                key,
+                body,
+                now=self._clock(),
+                delay=0,
+                dedup=f"{platform}:{event_id}",
+            )
+        return True
+
+    async def enqueue(self, topic: str, key: str, payload: dict[str, Any], delay: float = 0) -> str:
+        body = check_message(topic, key, payload, delay)
+        async with self._writing() as conn:
+            return await queue.insert(conn, topic, key, body, now=self._clock(), delay=delay)
+
+    async def lease(self, topic: str, limit: int, visibility: float) -> list[Leased]:
+        require_topic(topic)
+        require_limit(limit)
+        require_positive("visibility", visibility)
+        async with self._writing() as conn:
+            return await queue.lease(conn, topic, limit, now=self._clock(), visibility=visibility)
+
+    async def ack(self, receipt: str) -> None:
+        require_text("receipt", receipt)
+        async with self._writing() as conn:
+            await queue.ack(conn, receipt, now=self._clock())
+
+    async def retry(self, receipt: str, delay: float, error: str) -> None:
+        require_text("receipt", receipt)
+        require_non_negative("delay", delay)
+        async with self._writing() as conn:
+            await queue.retry(conn, receipt, now=self._clock(), delay=delay, error=str(error))
+
+    async def dead_letter(self, receipt: str, error: str) -> None:
+        require_text("receipt", receipt)
+        async with self._writing() as conn:
+            await queue.dead_letter(conn, receipt, now=self._clock(), error=str(error))
+
+    async def queue_rows(
+        self, topic: str | None, dead: bool, limit: int = 100
+    ) -> list[QueueMessage]:
+        if topic is not None:
+            require_topic(topic)
+        require_limit(limit)
+        async with self._reading() as conn:
+            return await queue.rows(conn, topic, bool(dead), limit)
+
+    async def requeue(self, message_id: str) -> bool:
+        require_text("message id", message_id)
+        async with self._writing() as conn:
+            return await queue.requeue(conn, message_id, now=self._clock())
+
+    async def drop(self, message_id: str) -> bool:
+        require_text("message id", message_id)
+        async with self._writing() as conn:
+            return await queue.drop(conn, message_id)
+
+    async def queue_depth(self) -> dict[str, tuple[int, int]]:
+        async with self._reading() as conn:
+            return await queue.depth(conn)
+
+    # -- attachments ----------------------------------------------------------------------
+    async def put_attachment(
+        self, data: bytes, content_type: str, filename: str = ""
+    ) -> Attachment:
+        blob = check_attachment(data, content_type, self._attachment_limit)
+        digest = hashlib.sha256(blob).hexdigest()
+        async with self._writing() as conn:
+            await conn.execute(
+                "INSERT INTO attachments (id, size, content_type, filename, data)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (digest, len(blob), content_type, str(filename), blob),
+            )
+            found = await conn.execute_fetchall(
+                "SELECT id, size, content_type, filename FROM attachments WHERE id = ?", (digest,)
+            )
+        row = next(iter(found))
+        return Attachment(row["id"], row["size"], row["content_type"], row["filename"])
+
+    async def get_attachment(self, attachment_id: str) -> tuple[Attachment, bytes] | None:
+        found = await self._rows(
+            "SELECT id, size, content_type, filename, data FROM attachments WHERE id = ?",
+            (require_attachment_id(attachment_id),),
+        )
+        if not found:
+            return None
+        row = found[0]
+        return Attachment(row["id"], row["size"], row["content_type"], row["filename"]), bytes(
+            row["data"]
+        )
+
+    # -- leases ---------------------------------------------------------------------------
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
+        require_text("lease name", name)
+        require_text("lease owner", owner)
+        require_positive("ttl", ttl)
+        async with self._writing() as conn:
+            now = self._clock()
+            cursor = await conn.execute(
+                "INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,"
+                " expires_at = excluded.expires_at"
+                " WHERE leases.owner = excluded.owner OR leases.expires_at <= ?",
+                (name, owner, now + ttl, now),
+            )
+            return cursor.rowcount > 0
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        require_text("lease name", name)
+        require_text("lease owner", owner)
+        async with self._writing() as conn:
+            await conn.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
+
+
+def _claim(doc: str) -> Claim:
+    try:
+        return claim_from_dict(loads_object(doc, "claim"))
+    except ModelError as exc:
+        raise StorageError(f"stored claim is malformed: {exc}") from exc
+
+
+def _mapped(exc: sqlite3.Error) -> StorageError:
+    if isinstance(exc, sqlite3.OperationalError):
+        return StorageUnavailable(f"SQLite: {exc}")
+    return StorageError(f"SQLite: {exc}")
+
+
+async def _migrate(conn: aiosqlite.Connection, path: str) -> None:
+    """Apply the migrations this file lacks, all in one transaction."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        cursor = await conn.execute("PRAGMA user_version")
+        row = await cursor.fetchone()
+        current = int(row[0]) if row else 0
+        if current > len(MIGRATIONS):
+            raise StorageError(
+                f"SQLite database {path} has schema version {current}, newer than the"
+                f" {len(MIGRATIONS)} this claimbot knows; upgrade claimbot to open it"
+            )
+        for number in range(current + 1, len(MIGRATIONS) + 1):
+            for statement in statements(MIGRATIONS[number - 1]):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {number}")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")

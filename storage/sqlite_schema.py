@@ -1,0 +1,96 @@
+"""The SQLite schema as an ordered list of migrations; ``PRAGMA user_version`` counts those applied.
+
+Append a new migration to change the schema; never edit one that has shipped. Statements are
+separated by a semicolon at the end of a line, so each runs inside the migration's transaction.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE claims (
+        id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        applicant TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_ts REAL NOT NULL,
+        updated_ts REAL NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX claims_by_applicant ON claims (applicant, created_ts, id);
+    CREATE INDEX claims_by_status ON claims (status, updated_ts, id);
+    CREATE INDEX claims_by_created ON claims (created_ts, id);
+    CREATE TABLE pending_approvals (
+        approver TEXT NOT NULL,
+        created_ts REAL NOT NULL,
+        claim_id TEXT NOT NULL,
+        PRIMARY KEY (approver, created_ts, claim_id)
+    );
+    CREATE INDEX pending_by_claim ON pending_approvals (claim_id);
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        claim_id TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_claim ON audit (claim_id, seq);
+    CREATE TABLE invoices (
+        invoice_key TEXT PRIMARY KEY,
+        claim_id TEXT NOT NULL,
+        locked_at REAL NOT NULL
+    );
+    CREATE TABLE card_copies (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        claim_id TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX card_copies_by_claim ON card_copies (claim_id, seq);
+    CREATE TABLE conversations (
+        key TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX conversations_by_expiry ON conversations (expires_at);
+    CREATE TABLE seen (
+        platform TEXT NOT NULL,
+        key TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (platform, key)
+    );
+    CREATE INDEX seen_by_expiry ON seen (expires_at);
+    CREATE TABLE queue (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        topic TEXT NOT NULL,
+        key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        available_at REAL NOT NULL,
+        due_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        dedup TEXT NOT NULL DEFAULT '',
+        receipt TEXT UNIQUE,
+        leased_until REAL NOT NULL DEFAULT 0,
+        dead INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX queue_due ON queue (topic, dead, due_at, seq);
+    CREATE INDEX queue_by_key ON queue (topic, key, dead, seq);
+    CREATE TABLE attachments (
+        id TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        content_type TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    """,
+)
+
+
+def statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";\n") if part.strip()]

@@ -1,0 +1,88 @@
+"""What differs per backend: opening by URL, SQLite migrations, an unreachable store."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage import open_storage
+from storage.base import InvalidInput, StorageError, StorageUnavailable
+from storage.redis import RedisStorage
+from storage.sqlite import SqliteStorage
+from storage.sqlite_schema import MIGRATIONS
+from tests.contract.support import create, make_claim
+
+
+def test_open_storage_picks_the_backend_by_scheme(tmp_path: Path) -> None:
+    relative = open_storage("sqlite:///var/claimbot.db")
+    assert isinstance(relative, SqliteStorage)
+    assert relative._path == "var/claimbot.db"
+    absolute = open_storage(f"sqlite:///{tmp_path}/claimbot.db")
+    assert isinstance(absolute, SqliteStorage)
+    assert absolute._path == f"{tmp_path}/claimbot.db"
+    shared = open_storage("redis://127.0.0.1:6379/3", prefix="tenant-a:")
+    assert isinstance(shared, RedisStorage)
+    assert shared._prefix == "tenant-a:"
+
+
+@pytest.mark.parametrize("url", ["", "postgres://db/claimbot", "sqlite://", "claimbot.db"])
+def test_open_storage_refuses_unknown_urls(url: str) -> None:
+    with pytest.raises(InvalidInput):
+        open_storage(url)
+
+
+def test_constructor_arguments_are_checked() -> None:
+    with pytest.raises(InvalidInput):
+        SqliteStorage("")
+    with pytest.raises(InvalidInput):
+        SqliteStorage("x.db", attachment_limit=0)
+    with pytest.raises(InvalidInput):
+        RedisStorage("redis://127.0.0.1", prefix="")
+
+
+async def test_sqlite_reopen_migrates_once_and_keeps_data(tmp_path: Path) -> None:
+    path = str(tmp_path / "claimbot.db")
+    first = SqliteStorage(path)
+    await first.open()
+    await first.commit(create(make_claim(1)))
+    await first.close()
+    again = SqliteStorage(path)
+    await again.open()
+    try:
+        assert await again.get_claim("BX-2026-000001") == make_claim(1)
+    finally:
+        await again.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+async def test_sqlite_refuses_a_database_from_the_future(tmp_path: Path) -> None:
+    path = str(tmp_path / "future.db")
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    storage = SqliteStorage(path)
+    with pytest.raises(StorageError, match="newer than"):
+        await storage.open()
+    assert not await storage.ping()
+
+
+async def test_sqlite_unreachable_file_is_unavailable(tmp_path: Path) -> None:
+    storage = SqliteStorage(str(tmp_path / "missing-dir" / "claimbot.db"))
+    with pytest.raises(StorageUnavailable):
+        await storage.open()
+    with pytest.raises(StorageUnavailable):
+        await storage.get_claim("BX-2026-000001")
+
+
+async def test_redis_unreachable_is_unavailable() -> None:
+    storage = RedisStorage("redis://127.0.0.1:1/0")
+    with pytest.raises(StorageUnavailable):
+        await storage.open()
+    assert not await storage.ping()
+    with pytest.raises(StorageUnavailable):
+        await storage.mark_seen("feishu", "ev", 60)

@@ -1,0 +1,306 @@
+"""The storage contract, part two: dedup and the durable queue, on SQLite and a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from storage.base import TOPICS, InvalidInput, StaleReceipt, Storage
+from tests.contract.support import BACKENDS, START, FakeClock, MakeStorage
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
+
+def empty_depth() -> dict[str, tuple[int, int]]:
+    return dict.fromkeys(TOPICS, (0, 0))
+
+
+# -- dedup -------------------------------------------------------------------------------
+
+
+async def test_mark_seen_is_true_once_until_the_ttl_passes(
+    storage: Storage, clock: FakeClock
+) -> None:
+    assert await storage.mark_seen("feishu", "ev-1", ttl=60)
+    assert not await storage.mark_seen("feishu", "ev-1", ttl=60)
+    assert await storage.mark_seen("wecom", "ev-1", ttl=60)  # namespaced by platform
+    assert await storage.mark_seen("feishu:ev", "1", ttl=60)  # no separator collisions
+    assert await storage.mark_seen("feishu", "ev:1", ttl=60)
+    clock.advance(59.5)
+    assert not await storage.mark_seen("feishu", "ev-1", ttl=60)
+    clock.advance(1)
+    assert await storage.mark_seen("feishu", "ev-1", ttl=60)
+    assert not await storage.mark_seen("feishu", "ev-1", ttl=60)
+
+
+async def test_200_concurrent_mark_seen_one_true(make_storage: MakeStorage) -> None:
+    stores = [await make_storage() for _ in range(4)]
+    results = await asyncio.gather(
+        *(stores[n % 4].mark_seen("dingtalk", "msg-42", 300) for n in range(200))
+    )
+    assert results.count(True) == 1
+
+
+@pytest.mark.parametrize(
+    ("platform", "key", "ttl"), [("", "k", 1), ("p", "", 1), ("p", "k", 0), ("p", "k", -5)]
+)
+async def test_mark_seen_checks_its_arguments(
+    storage: Storage, platform: str, key: str, ttl: float
+) -> None:
+    with pytest.raises(InvalidInput):
+        await storage.mark_seen(platform, key, ttl)
+
+
+# -- enqueue, lease, ack -----------------------------------------------------------------
+
+
+async def test_enqueue_lease_ack(storage: Storage, clock: FakeClock) -> None:
+    payload: dict[str, Any] = {"card": "审批", "amount": "45.50", "nested": [1, {"a": None}]}
+    message_id = await storage.enqueue("platform", "BX-2026-000001", payload)
+    [leased] = await storage.lease("platform", 10, visibility=30)
+    message = leased.message
+    assert (message.id, message.topic, message.key) == (message_id, "platform", "BX-2026-000001")
+    assert (message.payload, message.attempts, message.created_at) == (payload, 1, START)
+    assert message.available_at == START
+    assert await storage.lease("platform", 10, visibility=30) == []  # invisible while leased
+    assert await storage.lease("backend", 10, visibility=30) == []
+    await storage.ack(leased.receipt)
+    assert await storage.queue_depth() == empty_depth()
+    with pytest.raises(StaleReceipt):
+        await storage.ack(leased.receipt)
+
+
+async def test_delayed_rows_wait_until_due(storage: Storage, clock: FakeClock) -> None:
+    await storage.enqueue("backend", "k", {"n": 1}, delay=10)
+    assert await storage.lease("backend", 1, 30) == []
+    clock.advance(10)
+    [leased] = await storage.lease("backend", 1, 30)
+    assert leased.message.available_at == START + 10
+
+
+async def test_one_row_per_key_oldest_first(storage: Storage, clock: FakeClock) -> None:
+    for n in range(3):
+        await storage.enqueue("platform", "claim-a", {"n": n})
+        await storage.enqueue("platform", "claim-b", {"n": n})
+        clock.advance(0.001)
+    seen: dict[str, list[int]] = {"claim-a": [], "claim-b": []}
+    for _ in range(3):
+        batch = await storage.lease("platform", 10, visibility=30)
+        assert sorted(item.message.key for item in batch) == ["claim-a", "claim-b"]
+        for item in batch:
+            seen[item.message.key].append(item.message.payload["n"])
+            await storage.ack(item.receipt)
+    assert seen == {"claim-a": [0, 1, 2], "claim-b": [0, 1, 2]}
+    assert await storage.lease("platform", 10, visibility=30) == []
+
+
+async def test_lease_limit_takes_the_oldest_heads(storage: Storage) -> None:
+    for key in ("k1", "k2", "k3"):
+        await storage.enqueue("platform", key, {})
+    first = await storage.lease("platform", 2, 30)
+    assert [item.message.key for item in first] == ["k1", "k2"]
+    assert [item.message.key for item in await storage.lease("platform", 2, 30)] == ["k3"]
+
+
+async def test_an_expired_lease_comes_back(storage: Storage, clock: FakeClock) -> None:
+    await storage.enqueue("backend", "BX-2026-000001", {"sync": 1})
+    await storage.enqueue("backend", "BX-2026-000001", {"sync": 2})
+    [first] = await storage.lease("backend", 5, visibility=30)
+    clock.advance(29)
+    assert await storage.lease("backend", 5, visibility=30) == []
+    clock.advance(1)
+    [again] = await storage.lease("backend", 5, visibility=30)
+    assert again.message.id == first.message.id
+    assert again.message.attempts == 2
+    assert again.receipt != first.receipt
+    for stale in (first.receipt, "not-a-receipt", first.receipt[:-1] + "0"):
+        with pytest.raises(StaleReceipt):
+            await storage.ack(stale)
+        with pytest.raises(StaleReceipt):
+            await storage.retry(stale, 5, "boom")
+        with pytest.raises(StaleReceipt):
+            await storage.dead_letter(stale, "boom")
+    await storage.ack(again.receipt)
+    [second] = await storage.lease("backend", 5, visibility=30)
+    assert second.message.payload == {"sync": 2}
+
+
+async def test_retry_backs_off_and_keeps_the_key_blocked(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await storage.enqueue("backend", "k", {"n": 1})
+    await storage.enqueue("backend", "k", {"n": 2})
+    [leased] = await storage.lease("backend", 5, 30)
+    await storage.retry(leased.receipt, 60, "HTTP 503 from backend")
+    with pytest.raises(StaleReceipt):
+        await storage.ack(leased.receipt)
+    clock.advance(59)
+    assert await storage.lease("backend", 5, 30) == []
+    clock.advance(1)
+    [again] = await storage.lease("backend", 5, 30)
+    assert (again.message.payload, again.message.attempts) == ({"n": 1}, 2)
+    assert again.message.last_error == "HTTP 503 from backend"
+    assert again.message.available_at == START + 60
+
+
+async def test_dead_letter_unblocks_the_key(storage: Storage, clock: FakeClock) -> None:
+    first_id = await storage.enqueue("backend", "k", {"n": 1})
+    await storage.enqueue("backend", "k", {"n": 2})
+    [leased] = await storage.lease("backend", 5, 30)
+    await storage.dead_letter(leased.receipt, "400 bad request")
+    [second] = await storage.lease("backend", 5, 30)
+    assert second.message.payload == {"n": 2}
+    [dead] = await storage.queue_rows("backend", dead=True)
+    assert (dead.id, dead.last_error, dead.attempts) == (first_id, "400 bad request", 1)
+    assert await storage.queue_depth() == {**empty_depth(), "backend": (1, 1)}
+    with pytest.raises(StaleReceipt):
+        await storage.ack(leased.receipt)
+
+
+async def test_requeue_brings_a_dead_row_back_behind_its_key(
+    storage: Storage, clock: FakeClock
+) -> None:
+    first_id = await storage.enqueue("backend", "k", {"n": 1})
+    [leased] = await storage.lease("backend", 5, 30)
+    await storage.dead_letter(leased.receipt, "boom")
+    second_id = await storage.enqueue("backend", "k", {"n": 2})
+    [inflight] = await storage.lease("backend", 5, 30)
+    assert inflight.message.id == second_id
+    clock.advance(5)
+    assert await storage.requeue(first_id)
+    assert not await storage.requeue(first_id)  # live now, not dead
+    assert not await storage.requeue("no-such-row")
+    assert await storage.lease("backend", 5, 30) == []  # still behind the leased row of k
+    await storage.ack(inflight.receipt)
+    [back] = await storage.lease("backend", 5, 30)
+    assert (back.message.id, back.message.attempts) == (first_id, 1)
+    assert back.message.available_at == START + 5
+    assert back.message.last_error == "boom"
+
+
+async def test_drop_removes_live_and_dead_rows(storage: Storage) -> None:
+    dead_id = await storage.enqueue("platform", "k", {"n": 1})
+    blocked_id = await storage.enqueue("platform", "k", {"n": 2})
+    [leased] = await storage.lease("platform", 5, 30)
+    await storage.dead_letter(leased.receipt, "x")
+    leased_next = await storage.lease("platform", 5, 30)
+    assert [item.message.id for item in leased_next] == [blocked_id]
+    assert await storage.drop(blocked_id)  # a leased row: its receipt goes stale
+    with pytest.raises(StaleReceipt):
+        await storage.ack(leased_next[0].receipt)
+    assert await storage.drop(dead_id)
+    assert not await storage.drop(dead_id)
+    assert await storage.queue_depth() == empty_depth()
+
+
+async def test_dropping_the_head_lets_the_next_row_out(storage: Storage) -> None:
+    head = await storage.enqueue("platform", "k", {"n": 1})
+    await storage.enqueue("platform", "k", {"n": 2})
+    await storage.enqueue("platform", "k", {"n": 3})
+    assert await storage.drop(head)
+    [leased] = await storage.lease("platform", 5, 30)
+    assert leased.message.payload == {"n": 2}
+
+
+async def test_queue_rows_for_operators(storage: Storage, clock: FakeClock) -> None:
+    ids: list[str] = []
+    for topic in ("backend", "platform", "backend"):
+        ids.append(await storage.enqueue(topic, f"k{len(ids)}", {"i": len(ids)}))
+        clock.advance(1)
+    assert [m.id for m in await storage.queue_rows(None, dead=False)] == ids
+    assert [m.id for m in await storage.queue_rows("backend", dead=False)] == [ids[0], ids[2]]
+    assert [m.id for m in await storage.queue_rows(None, dead=False, limit=2)] == ids[:2]
+    assert await storage.queue_rows(None, dead=True) == []
+    with pytest.raises(InvalidInput):
+        await storage.queue_rows("outbox", dead=False)
+    with pytest.raises(InvalidInput):
+        await storage.queue_rows(None, dead=False, limit=0)
+
+
+async def test_put_inbound_dedups_and_enqueues(storage: Storage, clock: FakeClock) -> None:
+    payload = {"text": "报销 打车 45.5"}
+    assert await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", payload, 300)
+    assert not await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", payload, 300)
+    assert not await storage.mark_seen("feishu", "ev-1", 300)  # one dedup store
+    assert await storage.put_inbound("wecom", "ev-1", "wecom:zhangsan", payload, 300)
+    [row, other] = await storage.queue_rows("inbound", dead=False)
+    assert (row.dedup, row.key, row.payload) == ("feishu:ev-1", "feishu:ou_alice", payload)
+    assert other.dedup == "wecom:ev-1"
+    clock.advance(301)
+    assert await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", payload, 300)
+    assert (await storage.queue_depth())["inbound"] == (3, 0)
+
+
+async def test_two_workers_never_hold_one_row_at_once(
+    make_storage: MakeStorage, clock: FakeClock
+) -> None:
+    producer = await make_storage()
+    for n in range(60):
+        await producer.enqueue("platform", f"key-{n % 20}", {"n": n})
+    workers = [await make_storage(), await make_storage()]
+    held: set[str] = set()
+    delivered: list[int] = []
+
+    async def work(store: Storage) -> None:
+        while True:
+            batch = await store.lease("platform", 4, visibility=300)
+            if not batch:
+                if len(delivered) == 60:
+                    return
+                await asyncio.sleep(0)
+                continue
+            for item in batch:
+                assert item.message.id not in held, "row handed out twice while leased"
+                held.add(item.message.id)
+            await asyncio.sleep(0)
+            for item in batch:
+                held.discard(item.message.id)
+                delivered.append(item.message.payload["n"])
+                await store.ack(item.receipt)
+
+    await asyncio.wait_for(asyncio.gather(*(work(w) for w in workers)), timeout=30)
+    assert sorted(delivered) == list(range(60))
+    for key in range(20):  # each key's rows went out in the order they were queued
+        assert [n for n in delivered if n % 20 == key] == [key, key + 20, key + 40]
+
+
+@pytest.mark.parametrize(
+    ("topic", "key", "payload", "delay"),
+    [
+        ("outbox", "k", {}, 0),
+        ("", "k", {}, 0),
+        ("platform", "", {}, 0),
+        ("platform", "k", [], 0),
+        ("platform", "k", {"x": float("nan")}, 0),
+        ("platform", "k", {}, -1),
+        ("platform", "k", {}, float("inf")),
+    ],
+)
+async def test_enqueue_checks_its_arguments(
+    storage: Storage, topic: str, key: str, payload: Any, delay: float
+) -> None:
+    with pytest.raises(InvalidInput):
+        await storage.enqueue(topic, key, payload, delay)
+    assert await storage.queue_depth() == empty_depth()
+
+
+async def test_queue_calls_check_their_arguments(storage: Storage) -> None:
+    with pytest.raises(InvalidInput, match="topic"):
+        await storage.lease("email", 1, 30)
+    with pytest.raises(InvalidInput):
+        await storage.lease("platform", 1, 0)
+    for call in (storage.ack(""), storage.retry("", 1, "e"), storage.dead_letter("", "e")):
+        with pytest.raises(InvalidInput):
+            await call
+    with pytest.raises(InvalidInput):
+        await storage.retry("r.x", -1, "e")
+    with pytest.raises(InvalidInput):
+        await storage.requeue("")
+    with pytest.raises(InvalidInput):
+        await storage.drop("")
+    with pytest.raises(InvalidInput):
+        await storage.put_inbound("feishu", "", "k", {}, 60)
+    with pytest.raises(InvalidInput):
+        await storage.put_inbound("feishu", "ev", "k", {}, 0)
