@@ -6,13 +6,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+# The enumerations the loader validates against (``typing.get_args`` gives their values).
+LogFormat = Literal["text", "json"]
+FeishuMode = Literal["webhook", "websocket"]
+DingtalkMode = Literal["stream", "http"]
+BackendKind = Literal["webhook", "hesi", "none"]
+FieldKind = Literal["text", "number", "money", "date"]
+# Policy rules a category may break; each raises a flag of the same name (a warning by default).
+PolicyRule = Literal["max_per_item", "receipt_required", "future_date", "too_old", "weekend"]
+
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     host: str = "0.0.0.0"  # noqa: S104 - a server binds all interfaces unless told otherwise
     port: int = 8080
     public_url: str = ""
-    log_format: Literal["text", "json"] = "text"
+    log_format: LogFormat = "text"
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
     shutdown_timeout: float = 10.0
@@ -31,7 +40,7 @@ class FeishuConfig:
     verification_token: str
     encrypt_key: str = ""
     base_url: str = "https://open.feishu.cn"
-    mode: Literal["webhook", "websocket"] = "webhook"
+    mode: FeishuMode = "webhook"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +57,7 @@ class WecomConfig:
 class DingtalkConfig:
     client_id: str
     client_secret: str
-    mode: Literal["stream", "http"] = "stream"
+    mode: DingtalkMode = "stream"
     event_token: str = ""
     event_aes_key: str = ""
     card_template_id: str = ""
@@ -65,7 +74,7 @@ class CompanyConfig:
 
 @dataclass(frozen=True, slots=True)
 class BackendConfig:
-    kind: Literal["webhook", "hesi", "none"] = "none"
+    kind: BackendKind = "none"
     url: str = ""
     secret: str = ""
     app_key: str = ""  # hesi
@@ -85,11 +94,26 @@ class FinanceConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CategoryFieldConfig:
+    """An extra input a category asks for (招待: customer, guests; 差旅: from, to)."""
+
+    key: str
+    label: str
+    kind: FieldKind = "text"
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class CategoryConfig:
     code: str
     name: str
     aliases: tuple[str, ...] = ()
     max_per_item: Decimal | None = None
+    receipt_required_above: Decimal | None = None
+    max_age_days: int | None = None  # items dated longer ago than this are flagged "too_old"
+    flag_weekends: bool = False  # items dated on a Saturday or Sunday are flagged "weekend"
+    block: tuple[PolicyRule, ...] = ()  # rules that block submission instead of warning
+    fields: tuple[CategoryFieldConfig, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +124,14 @@ class ApprovalStepConfig:
     max_amount: Decimal | None = None
     categories: tuple[str, ...] = ()
     departments: tuple[str, ...] = ()
+    flags: tuple[PolicyRule, ...] = ()  # the step applies only to claims carrying one of these
 
 
 @dataclass(frozen=True, slots=True)
 class ApprovalConfig:
     steps: tuple[ApprovalStepConfig, ...] = ()
+    fallback: str = ""  # approver spec for a step that resolves to no one; "" = skip the step
+    remind_after_hours: int = 0  # remind an approver after this long; 0 = no reminders
 
 
 @dataclass(frozen=True, slots=True)
