@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -27,12 +26,9 @@ from storage import redis_scripts as lua
 from storage.base import (
     DEFAULT_ATTACHMENT_LIMIT,
     TOPICS,
-    ClaimNotFound,
-    InvoiceInUse,
     StaleReceipt,
     StorageError,
     StorageUnavailable,
-    VersionConflict,
 )
 from storage.common import (
     card_copy_from_json,
@@ -40,9 +36,7 @@ from storage.common import (
     check_card_copy,
     check_commit,
     check_message,
-    claim_row,
     day_range,
-    dumps,
     loads_object,
     new_message_id,
     new_receipt_token,
@@ -67,28 +61,13 @@ from storage.models import (
     ClaimStatus,
     Commit,
     Leased,
-    ModelError,
     QueueMessage,
     audit_from_dict,
-    audit_to_dict,
-    claim_from_dict,
     format_claim_id,
 )
+from storage.redis_codec import commit_plan, decode_claim, num, raise_refusal, text, ttl_ms
 
 _MSG_FIELDS = redis_queue.FIELDS
-
-
-def num(value: float) -> str:
-    """A float as Redis and Lua read it back exactly."""
-    return repr(float(value))
-
-
-def ttl_ms(seconds: float) -> str:
-    return str(max(1, math.ceil(seconds * 1000)))
-
-
-def text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class RedisStorage:
@@ -170,7 +149,7 @@ class RedisStorage:
         require_claim_id(claim_id)
         async with self._redis() as client:
             doc = await client.hget(f"{self._prefix}claim:{claim_id}", "doc")
-        return None if doc is None else _claim(doc)
+        return None if doc is None else decode_claim(doc)
 
     async def _claims(self, ids: list[Any]) -> list[Claim]:
         if not ids:
@@ -180,7 +159,7 @@ class RedisStorage:
             for claim_id in ids:
                 pipe.hget(f"{self._prefix}claim:{text(claim_id)}", "doc")
             docs = await pipe.execute()
-        return [_claim(doc) for doc in docs if doc is not None]
+        return [decode_claim(doc) for doc in docs if doc is not None]
 
     async def _index(self, name: str, limit: int, *, newest_first: bool = False) -> list[Claim]:
         async with self._redis() as client:
@@ -215,8 +194,8 @@ class RedisStorage:
         if change.empty:
             return
         now = self._clock()
-        result = await self._run("COMMIT", num(now), _commit_plan(change, now))
-        _raise_refusal([text(part) for part in result])
+        result = await self._run("COMMIT", num(now), commit_plan(change, now))
+        raise_refusal([text(part) for part in result])
 
     async def audit_trail(self, claim_id: str) -> list[AuditEntry]:
         async with self._redis() as client:
@@ -349,11 +328,16 @@ class RedisStorage:
             "filename": str(filename),
         }
         async with self._redis() as client:
-            # HSETNX on "meta" decides which upload's metadata is kept; the data is the same.
-            if await client.hsetnx(key, "meta", json.dumps(meta)):
-                await client.hset(key, "data", blob)
             stored = await client.hget(key, "meta")
-        kept = loads_object(stored, "attachment") if stored is not None else meta
+            if stored is None:
+                # Data before metadata in one MULTI: a reader never finds metadata without bytes,
+                # and HSETNX keeps the first upload's metadata when two race.
+                pipe = client.pipeline(transaction=True)
+                pipe.hset(key, "data", blob)
+                pipe.hsetnx(key, "meta", json.dumps(meta))
+                pipe.hget(key, "meta")
+                stored = (await pipe.execute())[-1]
+        kept = loads_object(stored, "attachment")
         return Attachment(digest, int(kept["size"]), kept["content_type"], kept["filename"])
 
     async def get_attachment(self, attachment_id: str) -> tuple[Attachment, bytes] | None:
@@ -383,67 +367,3 @@ class RedisStorage:
         require_text("lease name", name)
         require_text("lease owner", owner)
         await self._run("RELEASE_LEASE", f"{self._prefix}lease:{name}", owner)
-
-
-def _claim(doc: bytes | str) -> Claim:
-    try:
-        return claim_from_dict(loads_object(doc, "claim"))
-    except ModelError as exc:
-        raise StorageError(f"stored claim is malformed: {exc}") from exc
-
-
-def _commit_plan(change: Commit, now: float) -> str:
-    """The commit as the COMMIT script reads it; every time is a decimal string."""
-    claims = []
-    for write in change.claims:
-        row = claim_row(write.claim)
-        expected = write.expected_version
-        claims.append(
-            {
-                "id": row.id,
-                "expected": "" if expected is None else str(expected),
-                "version": str(row.version),
-                "doc": row.doc,
-                "applicant": row.applicant,
-                "status": row.status,
-                "created": num(row.created_ts),
-                "updated": num(row.updated_ts),
-                "pending": list(row.pending),
-                "pending_json": json.dumps(list(row.pending)),
-            }
-        )
-    messages = [
-        [new_message_id(), m.topic, m.key, check_message(m.topic, m.key, m.payload, m.delay),
-         num(now + m.delay)]
-        for m in change.messages
-    ]  # fmt: skip
-    conversations = [
-        [c.key, "", ""] if c.state is None else [
-            c.key, dumps({"state": c.state, "expires_at": num(now + c.ttl)}), ttl_ms(c.ttl)
-        ]
-        for c in change.conversations
-    ]  # fmt: skip
-    return dumps(
-        {
-            "consume": change.consume,
-            "claims": claims,
-            "audit": [[e.claim_id, dumps(audit_to_dict(e))] for e in change.audit],
-            "releases": [list(pair) for pair in change.invoice_releases],
-            "locks": [list(pair) for pair in change.invoice_locks],
-            "messages": messages,
-            "conversations": conversations,
-        }
-    )
-
-
-def _raise_refusal(result: list[str]) -> None:
-    kind = result[0]
-    if kind == "stale":
-        raise StaleReceipt(f"receipt {result[1]!r} is unknown, already used or its lease expired")
-    if kind == "missing":
-        raise ClaimNotFound(result[1])
-    if kind == "conflict":
-        expected = int(result[2]) if result[2] else None
-        raise VersionConflict(result[1], expected, int(result[3]))
-    if kind == "invoice":
-        raise InvoiceInUse(result[1], result[2])

@@ -51,13 +51,11 @@ from storage.models import (
     ClaimStatus,
     Commit,
     Leased,
-    ModelError,
     QueueMessage,
     audit_from_dict,
-    claim_from_dict,
     format_claim_id,
 )
-from storage.sqlite_schema import MIGRATIONS, statements
+from storage.sqlite_schema import decode_claim, mapped_error, migrate
 from storage.sqlite_writes import apply_commit
 
 BUSY_TIMEOUT_MS = 5000
@@ -92,7 +90,7 @@ class SqliteStorage:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
-            await _migrate(conn, self._path)
+            await migrate(conn, self._path)
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -123,7 +121,7 @@ class SqliteStorage:
             try:
                 yield conn
             except sqlite3.Error as exc:
-                raise _mapped(exc) from exc
+                raise mapped_error(exc) from exc
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -131,10 +129,11 @@ class SqliteStorage:
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                await conn.execute("COMMIT")
             except BaseException:
-                await conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
                 raise
-            await conn.execute("COMMIT")
 
     async def _rows(self, sql: str, params: Iterable[Any]) -> list[sqlite3.Row]:
         async with self._reading() as conn:
@@ -157,7 +156,7 @@ class SqliteStorage:
     async def get_claim(self, claim_id: str) -> Claim | None:
         require_claim_id(claim_id)
         found = await self._rows("SELECT doc FROM claims WHERE id = ?", (claim_id,))
-        return _claim(found[0]["doc"]) if found else None
+        return decode_claim(found[0]["doc"]) if found else None
 
     async def claims_by_applicant(
         self, platform: str, user_id: str, limit: int = 20
@@ -166,7 +165,7 @@ class SqliteStorage:
             "SELECT doc FROM claims WHERE applicant = ? ORDER BY created_ts DESC, id DESC LIMIT ?",
             (user_key(platform, user_id), require_limit(limit)),
         )
-        return [_claim(row["doc"]) for row in found]
+        return [decode_claim(row["doc"]) for row in found]
 
     async def claims_pending_for(self, platform: str, user_id: str, limit: int = 20) -> list[Claim]:
         found = await self._rows(
@@ -174,14 +173,14 @@ class SqliteStorage:
             " WHERE p.approver = ? ORDER BY p.created_ts, p.claim_id LIMIT ?",
             (user_key(platform, user_id), require_limit(limit)),
         )
-        return [_claim(row["doc"]) for row in found]
+        return [decode_claim(row["doc"]) for row in found]
 
     async def claims_by_status(self, status: ClaimStatus, limit: int = 100) -> list[Claim]:
         found = await self._rows(
             "SELECT doc FROM claims WHERE status = ? ORDER BY updated_ts, id LIMIT ?",
             (require_status(status), require_limit(limit)),
         )
-        return [_claim(row["doc"]) for row in found]
+        return [decode_claim(row["doc"]) for row in found]
 
     async def claims_by_date(self, start: date, end: date, limit: int = 100) -> list[Claim]:
         low, high = day_range(start, end)
@@ -190,7 +189,7 @@ class SqliteStorage:
             " ORDER BY created_ts, id LIMIT ?",
             (low, high, require_limit(limit)),
         )
-        return [_claim(row["doc"]) for row in found]
+        return [decode_claim(row["doc"]) for row in found]
 
     async def commit(self, change: Commit) -> None:
         check_commit(change)
@@ -382,38 +381,3 @@ class SqliteStorage:
         require_text("lease owner", owner)
         async with self._writing() as conn:
             await conn.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
-
-
-def _claim(doc: str) -> Claim:
-    try:
-        return claim_from_dict(loads_object(doc, "claim"))
-    except ModelError as exc:
-        raise StorageError(f"stored claim is malformed: {exc}") from exc
-
-
-def _mapped(exc: sqlite3.Error) -> StorageError:
-    if isinstance(exc, sqlite3.OperationalError):
-        return StorageUnavailable(f"SQLite: {exc}")
-    return StorageError(f"SQLite: {exc}")
-
-
-async def _migrate(conn: aiosqlite.Connection, path: str) -> None:
-    """Apply the migrations this file lacks, all in one transaction."""
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
-        cursor = await conn.execute("PRAGMA user_version")
-        row = await cursor.fetchone()
-        current = int(row[0]) if row else 0
-        if current > len(MIGRATIONS):
-            raise StorageError(
-                f"SQLite database {path} has schema version {current}, newer than the"
-                f" {len(MIGRATIONS)} this claimbot knows; upgrade claimbot to open it"
-            )
-        for number in range(current + 1, len(MIGRATIONS) + 1):
-            for statement in statements(MIGRATIONS[number - 1]):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {number}")
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")

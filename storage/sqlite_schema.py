@@ -6,6 +6,14 @@ separated by a semicolon at the end of a line, so each runs inside the migration
 
 from __future__ import annotations
 
+import sqlite3
+
+import aiosqlite
+
+from storage.base import StorageError, StorageUnavailable
+from storage.common import loads_object
+from storage.models import Claim, ModelError, claim_from_dict
+
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE claims (
@@ -94,3 +102,38 @@ MIGRATIONS: tuple[str, ...] = (
 
 def statements(script: str) -> list[str]:
     return [part.strip() for part in script.split(";\n") if part.strip()]
+
+
+def decode_claim(doc: str) -> Claim:
+    try:
+        return claim_from_dict(loads_object(doc, "claim"))
+    except ModelError as exc:
+        raise StorageError(f"stored claim is malformed: {exc}") from exc
+
+
+def mapped_error(exc: sqlite3.Error) -> StorageError:
+    if isinstance(exc, sqlite3.OperationalError):
+        return StorageUnavailable(f"SQLite: {exc}")
+    return StorageError(f"SQLite: {exc}")
+
+
+async def migrate(conn: aiosqlite.Connection, path: str) -> None:
+    """Apply the migrations this file lacks, all in one transaction."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        cursor = await conn.execute("PRAGMA user_version")
+        row = await cursor.fetchone()
+        current = int(row[0]) if row else 0
+        if current > len(MIGRATIONS):
+            raise StorageError(
+                f"SQLite database {path} has schema version {current}, newer than the"
+                f" {len(MIGRATIONS)} this claimbot knows; upgrade claimbot to open it"
+            )
+        for number in range(current + 1, len(MIGRATIONS) + 1):
+            for statement in statements(MIGRATIONS[number - 1]):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {number}")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
