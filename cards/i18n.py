@@ -57,6 +57,11 @@ LABELS: dict[str, dict[str, str]] = {
         "no_items": "还没有明细",
         "prompt_title": "报销助手",
         "more_claims": "还有 {count} 张未显示",
+        "processed": "已处理",
+        "working": "已收到，正在处理",
+        "answer": "回复",
+        "comment_placeholder": "审批意见（驳回或退回时必填）",
+        "no_action_needed": "无需操作",
     },
     "en-US": {
         "claim": "Expense claim",
@@ -108,6 +113,11 @@ LABELS: dict[str, dict[str, str]] = {
         "no_items": "No items yet",
         "prompt_title": "Claims assistant",
         "more_claims": "{count} more not shown",
+        "processed": "Done",
+        "working": "Received, working on it",
+        "answer": "Reply",
+        "comment_placeholder": "Comment (required to reject or return)",
+        "no_action_needed": "Nothing to do",
     },
 }
 
