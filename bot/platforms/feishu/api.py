@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -45,6 +46,7 @@ class FeishuAPI:
         timeout: float = 10.0,
         attempts: int = 4,
         sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
         self._config = config
@@ -53,7 +55,7 @@ class FeishuAPI:
         self._attempts = attempts
         self._sleep = sleep
         # The SDK refreshes 10 minutes early; Feishu hands out a new token once < 30 min remain.
-        self.tokens = TokenCache(self._fetch_token, margin=600.0)
+        self.tokens = TokenCache(self._fetch_token, margin=600.0, clock=clock)
 
     async def call(
         self,
