@@ -8,7 +8,7 @@ from typing import Any
 
 from storage.base import ClaimNotFound, InvoiceInUse, StaleReceipt, StorageError, VersionConflict
 from storage.common import check_message, claim_row, dumps, loads_object, new_message_id
-from storage.models import Claim, Commit, ModelError, audit_to_dict, claim_from_dict
+from storage.models import Claim, ClaimWrite, Commit, ModelError, audit_to_dict, claim_from_dict
 
 
 def num(value: float) -> str:
@@ -31,26 +31,25 @@ def decode_claim(doc: bytes | str) -> Claim:
         raise StorageError(f"stored claim is malformed: {exc}") from exc
 
 
+def _claim_plan(write: ClaimWrite) -> dict[str, Any]:
+    row = claim_row(write.claim)
+    expected = write.expected_version
+    return {
+        "id": row.id,
+        "expected": "" if expected is None else str(expected),
+        "version": str(row.version),
+        "doc": row.doc,
+        "applicant": row.applicant,
+        "status": row.status,
+        "created": num(row.created_ts),
+        "updated": num(row.updated_ts),
+        "pending": list(row.pending),
+        "pending_json": json.dumps(list(row.pending)),
+    }
+
+
 def commit_plan(change: Commit, now: float) -> str:
     """The commit as the COMMIT script reads it; every time is a decimal string."""
-    claims = []
-    for write in change.claims:
-        row = claim_row(write.claim)
-        expected = write.expected_version
-        claims.append(
-            {
-                "id": row.id,
-                "expected": "" if expected is None else str(expected),
-                "version": str(row.version),
-                "doc": row.doc,
-                "applicant": row.applicant,
-                "status": row.status,
-                "created": num(row.created_ts),
-                "updated": num(row.updated_ts),
-                "pending": list(row.pending),
-                "pending_json": json.dumps(list(row.pending)),
-            }
-        )
     messages = [
         [new_message_id(), m.topic, m.key, check_message(m.topic, m.key, m.payload, m.delay),
          num(now + m.delay)]
@@ -65,7 +64,7 @@ def commit_plan(change: Commit, now: float) -> str:
     return dumps(
         {
             "consume": change.consume,
-            "claims": claims,
+            "claims": [_claim_plan(write) for write in change.claims],
             "audit": [[e.claim_id, dumps(audit_to_dict(e))] for e in change.audit],
             "releases": [list(pair) for pair in change.invoice_releases],
             "locks": [list(pair) for pair in change.invoice_locks],

@@ -82,6 +82,9 @@ class SqliteStorage:
         if self._conn is not None:
             return
         try:
+            # Probe with plain sqlite3 first: aiosqlite leaves its worker thread behind when the
+            # connect itself fails, and that thread later trips over the closed event loop.
+            await asyncio.to_thread(_probe, self._path)
             conn = await aiosqlite.connect(self._path, isolation_level=None)
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"cannot open SQLite database {self._path}: {exc}") from exc
@@ -381,3 +384,7 @@ class SqliteStorage:
         require_text("lease owner", owner)
         async with self._writing() as conn:
             await conn.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
+
+
+def _probe(path: str) -> None:
+    sqlite3.connect(path).close()

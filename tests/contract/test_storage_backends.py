@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import open_storage
+from storage import open_storage, sqlite_schema
 from storage.base import InvalidInput, StorageError, StorageUnavailable
 from storage.redis import RedisStorage
 from storage.sqlite import SqliteStorage
@@ -54,10 +54,12 @@ async def test_sqlite_reopen_migrates_once_and_keeps_data(tmp_path: Path) -> Non
         assert await again.get_claim("BX-2026-000001") == make_claim(1)
     finally:
         await again.close()
-    with sqlite3.connect(path) as conn:
+    conn = sqlite3.connect(path)
+    try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    conn.close()
+    finally:
+        conn.close()
 
 
 async def test_sqlite_refuses_a_database_from_the_future(tmp_path: Path) -> None:
@@ -86,3 +88,44 @@ async def test_redis_unreachable_is_unavailable() -> None:
     assert not await storage.ping()
     with pytest.raises(StorageUnavailable):
         await storage.mark_seen("feishu", "ev", 60)
+
+
+async def test_sqlite_applies_only_the_migrations_a_file_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "claimbot.db")
+    first = SqliteStorage(path)
+    await first.open()
+    await first.commit(create(make_claim(1)))
+    await first.close()
+    later = (*MIGRATIONS, "CREATE TABLE reminders (claim_id TEXT PRIMARY KEY, due REAL);\n")
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", later)
+    upgraded = SqliteStorage(path)
+    await upgraded.open()
+    try:
+        assert await upgraded.get_claim("BX-2026-000001") == make_claim(1)
+    finally:
+        await upgraded.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(later)
+        assert conn.execute("SELECT COUNT(*) FROM reminders").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+async def test_sqlite_failed_migration_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "claimbot.db")
+    broken = (*MIGRATIONS, "CREATE TABLE extra (a INTEGER);\nTHIS IS NOT SQL;\n")
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", broken)
+    with pytest.raises(StorageError):
+        await SqliteStorage(path).open()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        assert tables == []
+    finally:
+        conn.close()

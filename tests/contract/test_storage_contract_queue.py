@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import pytest
 
 from storage.base import TOPICS, InvalidInput, StaleReceipt, Storage
+from tests.contract.queue_model import QueueModel
 from tests.contract.support import BACKENDS, START, FakeClock, MakeStorage
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -304,3 +306,63 @@ async def test_queue_calls_check_their_arguments(storage: Storage) -> None:
         await storage.put_inbound("feishu", "", "k", {}, 60)
     with pytest.raises(InvalidInput):
         await storage.put_inbound("feishu", "ev", "k", {}, 0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_random_operations_match_the_reference_model(
+    storage: Storage, clock: FakeClock, seed: int
+) -> None:
+    rng = random.Random(seed)
+    model = QueueModel()
+    receipts: list[str] = []
+    for _ in range(150):
+        await random_step(storage, clock, model, receipts, rng)
+        assert [m.id for m in await storage.queue_rows("platform", dead=False)] == model.live_ids()
+        assert [m.id for m in await storage.queue_rows("platform", dead=True)] == model.dead_ids()
+
+
+async def random_step(
+    storage: Storage, clock: FakeClock, model: QueueModel, receipts: list[str], rng: random.Random
+) -> None:
+    op = rng.choice(["enqueue", "enqueue", "lease", "lease", "settle", "settle", "admin", "tick"])
+    now = clock()
+    if op == "enqueue":
+        key, delay = rng.choice("abcd"), rng.choice([0, 0, 3])
+        model.enqueue(await storage.enqueue("platform", key, {}, delay), key, now, delay)
+    elif op == "lease":
+        limit = rng.randint(1, 3)
+        expected = model.leasable(now, limit)
+        leased = await storage.lease("platform", limit, visibility=10)
+        assert [item.message.id for item in leased] == expected
+        for item in leased:
+            model.lease(item.message.id, item.receipt, now, 10)
+            assert item.message.attempts == model.rows[item.message.id].attempts
+            receipts.append(item.receipt)
+    elif op == "settle" and receipts:
+        await random_settle(storage, now, model, rng.choice(receipts), rng)
+    elif op == "admin" and model.rows:
+        message_id = rng.choice(sorted(model.rows))
+        if rng.random() < 0.7:
+            assert await storage.requeue(message_id) == model.requeue(message_id, now)
+        else:
+            assert await storage.drop(message_id) == model.drop(message_id)
+    else:
+        clock.advance(rng.choice([0.5, 2, 6, 11]))
+
+
+async def random_settle(
+    storage: Storage, now: float, model: QueueModel, receipt: str, rng: random.Random
+) -> None:
+    kind = rng.choice(["ack", "retry", "dead"])
+    valid = model.settle(kind, receipt, now, delay=4)
+    try:
+        if kind == "ack":
+            await storage.ack(receipt)
+        elif kind == "retry":
+            await storage.retry(receipt, 4, "again")
+        else:
+            await storage.dead_letter(receipt, "gone")
+    except StaleReceipt:
+        assert not valid, f"{kind} refused a receipt the model holds valid"
+    else:
+        assert valid, f"{kind} accepted a receipt the model holds stale"
