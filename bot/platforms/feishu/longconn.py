@@ -130,6 +130,7 @@ class LongConnection:
 
         ws_loop = asyncio.new_event_loop()
         asyncio.set_event_loop(ws_loop)
+        _retire(ws_module.loop)
         ws_module.loop = ws_loop  # the SDK drives this module global, not the thread's loop
         holder["loop"] = ws_loop
         client = ws_module.Client(
@@ -147,6 +148,12 @@ class LongConnection:
                 raise
         finally:
             _close(client, ws_loop)
+
+
+def _retire(loop: asyncio.AbstractEventLoop) -> None:
+    """Close the loop the SDK made at import time: once replaced, nothing else will run it."""
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
 
 
 def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:

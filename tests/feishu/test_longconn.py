@@ -1,0 +1,76 @@
+"""``mode = "websocket"``: lark-oapi's ws.Client on its own thread, events into the main loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import aiohttp
+import pytest
+
+from bot.config_model import FeishuConfig
+from bot.events import CardActionEvent, MessageEvent
+from bot.platforms.feishu import build_feishu
+from bot.replies import InlineReply, Toast
+from cards import render_card
+from cards.samples import sample
+from tests.fakes.feishu import FeishuCallbacks
+from tests.feishu.conftest import TOKEN, RecordingSink
+
+pytest.importorskip("lark_oapi")
+from tests.feishu.ws_fake import FakeLongConnection  # noqa: E402
+
+
+@pytest.fixture
+async def server(config: FeishuConfig) -> AsyncIterator[FakeLongConnection]:
+    fake = FakeLongConnection(config.app_id, config.app_secret)
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+async def test_events_and_card_clicks_over_the_long_connection(
+    config: FeishuConfig, server: FakeLongConnection
+) -> None:
+    inline = InlineReply(Toast("已同意", "success"), "approval_decided", sample("approval_decided"))
+    sink = RecordingSink(inline)
+    ws_config = replace(config, mode="websocket", base_url=server.url, verification_token="")
+    async with aiohttp.ClientSession() as http:
+        platform = build_feishu(ws_config, http, render_card, sink)
+        workers = platform.workers()
+        assert set(workers) == {"feishu-identity", "feishu-ws"}
+        task = asyncio.create_task(workers["feishu-ws"]())
+        try:
+            callbacks = FeishuCallbacks(TOKEN)  # frames are plain JSON, no envelope
+            message = callbacks.message("ou_a", {"text": "报销 打车 45"}, message_id="om_ws")
+            answer = await server.push(message)
+            assert answer["code"] == 200
+            assert "data" not in answer
+            click = callbacks.card_action("ou_boss", {"a": "approve:BX-1:1"})
+            answer = await server.push(click)
+            assert answer["data"]["toast"] == {"type": "success", "content": "已同意"}
+            assert answer["data"]["card"]["data"]["schema"] == "2.0"
+            await server.push(message)  # a re-push: recorded once
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    assert [type(e) for e in sink.events] == [MessageEvent, CardActionEvent]
+    assert sink.events[0].event_id == "msg:om_ws"
+
+
+async def test_a_dead_endpoint_does_not_block_the_main_loop(config: FeishuConfig) -> None:
+    ws_config = replace(config, mode="websocket", base_url="http://127.0.0.1:9")
+    async with aiohttp.ClientSession() as http:
+        platform = build_feishu(ws_config, http, render_card, RecordingSink())
+        task = asyncio.create_task(platform.workers()["feishu-ws"]())
+        await asyncio.sleep(0.2)
+        ticks = 0
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 5
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
