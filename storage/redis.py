@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -84,7 +85,7 @@ class RedisStorage:
         self._attachment_limit = int(require_positive("attachment limit", attachment_limit))
         self._prefix = require_text("key prefix", prefix)
         self._client: aioredis.Redis | None = None
-        self._scripts: dict[str, Any] = {}
+        self._scripts: dict[str, AsyncScript] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
     async def open(self) -> None:
@@ -105,7 +106,7 @@ class RedisStorage:
             name: client.register_script(getattr(lua, name))
             for name in (
                 "LEASE", "ACK", "RETRY", "DEAD_LETTER", "REQUEUE", "DROP", "MARK_SEEN",
-                "PUT_INBOUND", "ENQUEUE", "ACQUIRE_LEASE", "RELEASE_LEASE", "COMMIT",
+                "PUT_INBOUND", "ENQUEUE", "ACQUIRE_LEASE", "RELEASE_LEASE", "COMMIT", "LIST_CLAIMS",
             )
         }  # fmt: skip
         self._client = client
@@ -151,43 +152,27 @@ class RedisStorage:
             doc = await client.hget(f"{self._prefix}claim:{claim_id}", "doc")
         return None if doc is None else decode_claim(doc)
 
-    async def _claims(self, ids: list[Any]) -> list[Claim]:
-        if not ids:
-            return []
-        async with self._redis() as client:
-            pipe = client.pipeline(transaction=False)
-            for claim_id in ids:
-                pipe.hget(f"{self._prefix}claim:{text(claim_id)}", "doc")
-            docs = await pipe.execute()
-        return [decode_claim(doc) for doc in docs if doc is not None]
-
-    async def _index(self, name: str, limit: int, *, newest_first: bool = False) -> list[Claim]:
-        async with self._redis() as client:
-            ids = await client.zrange(
-                f"{self._prefix}idx:{name}", 0, require_limit(limit) - 1, desc=newest_first
-            )
-        return await self._claims(ids)
+    async def _list(
+        self, index: str, limit: int, order: str = "asc", low: str = "", high: str = ""
+    ) -> list[Claim]:
+        key = f"{self._prefix}idx:{index}"
+        docs = await self._run("LIST_CLAIMS", key, order, low, high, require_limit(limit))
+        return [decode_claim(doc) for doc in docs]
 
     async def claims_by_applicant(
         self, platform: str, user_id: str, limit: int = 20
     ) -> list[Claim]:
-        return await self._index(
-            f"applicant:{user_key(platform, user_id)}", limit, newest_first=True
-        )
+        return await self._list(f"applicant:{user_key(platform, user_id)}", limit, "desc")
 
     async def claims_pending_for(self, platform: str, user_id: str, limit: int = 20) -> list[Claim]:
-        return await self._index(f"pending:{user_key(platform, user_id)}", limit)
+        return await self._list(f"pending:{user_key(platform, user_id)}", limit)
 
     async def claims_by_status(self, status: ClaimStatus, limit: int = 100) -> list[Claim]:
-        return await self._index(f"status:{require_status(status)}", limit)
+        return await self._list(f"status:{require_status(status)}", limit)
 
     async def claims_by_date(self, start: date, end: date, limit: int = 100) -> list[Claim]:
         low, high = day_range(start, end)
-        async with self._redis() as client:
-            ids = await client.zrangebyscore(
-                f"{self._prefix}idx:created", num(low), f"({num(high)}", 0, require_limit(limit)
-            )
-        return await self._claims(ids)
+        return await self._list("created", limit, "score", num(low), f"({num(high)}")
 
     async def commit(self, change: Commit) -> None:
         check_commit(change)

@@ -285,3 +285,22 @@ end
 return {'ok'}
 """
 )
+
+# ARGV: prefix, index key, order ('asc' | 'desc' | 'score'), min score, max score, limit.
+# Reads an index and the documents it names in one step, so a list is one consistent snapshot.
+LIST_CLAIMS = r"""
+local ids
+if ARGV[3] == 'score' then
+  ids = redis.call('ZRANGEBYSCORE', ARGV[2], ARGV[4], ARGV[5], 'LIMIT', 0, ARGV[6])
+elseif ARGV[3] == 'desc' then
+  ids = redis.call('ZREVRANGE', ARGV[2], 0, tonumber(ARGV[6]) - 1)
+else
+  ids = redis.call('ZRANGE', ARGV[2], 0, tonumber(ARGV[6]) - 1)
+end
+local docs = {}
+for _, id in ipairs(ids) do
+  local doc = redis.call('HGET', ARGV[1] .. 'claim:' .. id, 'doc')
+  if doc then docs[#docs + 1] = doc end
+end
+return docs
+"""

@@ -12,7 +12,7 @@ import hashlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import date
 from typing import Any
 
@@ -79,8 +79,11 @@ class SqliteStorage:
 
     # -- lifecycle ------------------------------------------------------------------------
     async def open(self) -> None:
-        if self._conn is not None:
-            return
+        async with self._lock:
+            if self._conn is None:
+                self._conn = await self._connect()
+
+    async def _connect(self) -> aiosqlite.Connection:
         try:
             # Probe with plain sqlite3 first: aiosqlite leaves its worker thread behind when the
             # connect itself fails, and that thread later trips over the closed event loop.
@@ -99,12 +102,12 @@ class SqliteStorage:
             if isinstance(exc, sqlite3.Error):
                 raise StorageUnavailable(f"cannot use SQLite database {self._path}: {exc}") from exc
             raise
-        self._conn = conn
+        return conn
 
     async def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            async with self._lock:
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
                 await conn.close()
 
     async def ping(self) -> bool:
@@ -117,10 +120,10 @@ class SqliteStorage:
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        conn = self._conn
-        if conn is None:
-            raise StorageUnavailable("SQLite storage is not open")
         async with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise StorageUnavailable("SQLite storage is not open")
             try:
                 yield conn
             except sqlite3.Error as exc:
@@ -134,7 +137,8 @@ class SqliteStorage:
                 yield conn
                 await conn.execute("COMMIT")
             except BaseException:
-                if conn.in_transaction:
+                # Suppressed: "no transaction is active" means there is nothing left to undo.
+                with suppress(sqlite3.Error):
                     await conn.execute("ROLLBACK")
                 raise
 
@@ -153,7 +157,8 @@ class SqliteStorage:
             )
             row = await cursor.fetchone()
             await cursor.close()
-        assert row is not None
+        if row is None:
+            raise StorageError(f"the claim counter for {year} returned nothing")
         return format_claim_id(year, int(row[0]))
 
     async def get_claim(self, claim_id: str) -> Claim | None:
