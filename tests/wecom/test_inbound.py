@@ -338,3 +338,18 @@ def test_the_reply_is_encrypted_for_our_corp(inbound: WecomInbound) -> None:
     text = body.decode()
     encrypted = text.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
     assert "update_button" in crypt.decrypt(encrypted)
+
+
+def test_a_card_that_does_not_render_falls_back_to_the_toast(
+    inbound: WecomInbound, callbacks: WecomCallbacks
+) -> None:
+    inline = InlineReply(toast=Toast("已驳回"), card_name="no_such_card")
+    plain = callbacks.open_reply(acknowledge(inbound, callbacks, click(callbacks), inline))
+    assert "<ReplaceName><![CDATA[已驳回]]></ReplaceName>" in plain
+
+
+def test_without_words_the_button_says_processed(
+    inbound: WecomInbound, callbacks: WecomCallbacks
+) -> None:
+    plain = callbacks.open_reply(acknowledge(inbound, callbacks, click(callbacks), InlineReply()))
+    assert "<ReplaceName><![CDATA[已处理]]></ReplaceName>" in plain

@@ -9,6 +9,7 @@ an empty 200 (WeCom's "no reply").
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,10 @@ from bot.platforms.base import (
 from bot.platforms.wecom import xml
 from bot.platforms.wxcrypt import SignatureError, WXBizMsgCrypt, WXCryptError
 from bot.replies import InlineReply
+from cards import CardError
 from cards.i18n import translate
+
+log = logging.getLogger("claimbot.wecom")
 
 PLATFORM = "wecom"
 MAX_SKEW = 600.0  # seconds between WeCom's timestamp and our clock; bounds replays
@@ -132,8 +136,12 @@ class WecomInbound:
         """The passive reply can only relabel the clicked card's buttons: pick the best words."""
         label = ""
         if inline.card_name:
-            card = self._render(PLATFORM, inline.card_name, inline.card_data, inline.lang)
-            label = str(card.get("template_card", {}).get("replace_text", ""))
+            try:
+                card = self._render(PLATFORM, inline.card_name, inline.card_data, inline.lang)
+            except CardError:
+                log.exception("inline card %s does not render", inline.card_name)
+            else:
+                label = str(card.get("template_card", {}).get("replace_text", ""))
         if not label and inline.toast is not None:
             label = inline.toast.text
         label = label or translate("processed", inline.lang)
