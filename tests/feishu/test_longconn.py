@@ -19,7 +19,7 @@ from tests.fakes.feishu import FeishuCallbacks
 from tests.feishu.conftest import TOKEN, RecordingSink
 
 pytest.importorskip("lark_oapi")
-from tests.feishu.ws_fake import FakeLongConnection  # noqa: E402
+from tests.feishu.ws_fake import FakeLongConnection
 
 
 @pytest.fixture

@@ -44,9 +44,9 @@ class FakeLongConnection:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def push(self, payload: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+    async def push(self, payload: dict[str, Any], within: float = 10.0) -> dict[str, Any]:
         """Send one event frame and wait for the client's answer."""
-        await asyncio.wait_for(self.connected.wait(), timeout)
+        await asyncio.wait_for(self.connected.wait(), within)
         assert self._socket is not None
         message_id = f"msg-{next(self._ids)}"
         frame = Frame(SeqID=1, LogID=1, service=1, method=1, payload=json.dumps(payload).encode())
@@ -62,7 +62,7 @@ class FakeLongConnection:
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._answers[message_id] = answer
         await self._socket.send_bytes(frame.SerializeToString())
-        return await asyncio.wait_for(answer, timeout)
+        return await asyncio.wait_for(answer, within)
 
     async def _endpoint(self, request: web.Request) -> web.Response:
         self.endpoint_calls += 1

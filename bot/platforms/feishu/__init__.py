@@ -52,6 +52,8 @@ class FeishuPlatform:
         identity_refresh: float = 6 * 3600.0,
     ) -> None:
         self.config = config
+        if config.mode == "websocket":  # events arrive over the connection, not at a URL
+            self.routes = ()
         self.api = api
         self.decoder = FeishuInbound(config, render)
         self.inbound = self.decoder
