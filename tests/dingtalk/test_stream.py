@@ -258,3 +258,19 @@ async def test_cancelling_the_worker_closes_the_socket(
         assert client.connected
     await until(lambda: not fake.gateway.sockets)
     assert not client.connected
+
+
+async def test_a_stuck_frame_does_not_block_the_reconnect_and_comes_back_later(
+    fake: FakeDingtalk, http: aiohttp.ClientSession, sink: RecordingSink
+) -> None:
+    sink.gate = asyncio.Event()
+    async with running(fake, http, sink, drain_timeout=0.2):
+        message_id = await fake.push_robot_message(robot_payload(msg_id="stuck"))
+        await until(lambda: sink.calls == 1)
+        await fake.drop()
+        await fake.wait_connected(2)
+        assert fake.unacknowledged() == [message_id]
+        sink.gate.set()
+        await fake.redeliver_unacknowledged()
+        await fake.wait_ack(message_id)
+        assert [e.event_id for e in sink.events] == ["stuck"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -55,6 +54,7 @@ class StreamSettings:
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
     max_in_flight: int = 64
+    drain_timeout: float = 10.0  # how long frames in flight may finish after the socket ends
     ua: str = "claimbot"
 
 
@@ -109,19 +109,21 @@ class StreamClient:
         self._sleep = sleep
         self.connected = False
         self.connections = 0  # sockets opened so far (readiness and tests)
-        self.last_frame_at = 0.0
+        self.frames = 0  # frames received so far
 
     async def run(self) -> None:
         failures = 0
         while True:
+            frames_before = self.frames
             try:
                 ending = await self._connection()
-            except (aiohttp.ClientError, TimeoutError, StreamOpenError) as exc:
+            except (aiohttp.ClientError, TimeoutError, ValueError, StreamOpenError) as exc:
                 log.warning("dingtalk stream: cannot connect: %s", exc)
                 ending = "dropped"
-                failures += 1
-            else:
-                failures = 0 if ending == "disconnect" else failures + 1
+            if ending == "disconnect":
+                failures = 0
+            else:  # a connection that carried frames was healthy: start the backoff over
+                failures = 1 if self.frames > frames_before else failures + 1
             log.info("dingtalk stream: connection ended (%s), reconnecting", ending)
             if failures:
                 s = self.settings
@@ -166,11 +168,18 @@ class _Session:
         self._client = client
         self._send_lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(client.settings.max_in_flight)
+        self._drain = client.settings.drain_timeout
 
     async def serve(self) -> Ending:
-        async with asyncio.TaskGroup() as tasks:
-            return await self._receive(tasks)
-        raise AssertionError("unreachable")  # pragma: no cover - TaskGroup returns or raises
+        ending: Ending = "dropped"
+        try:
+            async with asyncio.timeout(None) as drain, asyncio.TaskGroup() as tasks:
+                ending = await self._receive(tasks)
+                drain.reschedule(asyncio.get_running_loop().time() + self._drain)
+        except TimeoutError:
+            # Abandoned frames were never acknowledged, so DingTalk delivers them again.
+            log.warning("dingtalk stream: frames still in flight abandoned after the socket ended")
+        return ending
 
     async def _receive(self, tasks: asyncio.TaskGroup) -> Ending:
         silence = self._client.settings.silence_timeout
@@ -182,7 +191,7 @@ class _Session:
                 return "silent"
             if message.type != aiohttp.WSMsgType.TEXT:
                 return "dropped"
-            self._client.last_frame_at = time.monotonic()
+            self._client.frames += 1
             try:
                 frame = _frame(message.data)
             except payloads.PayloadError:
