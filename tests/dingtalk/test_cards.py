@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from bot.platforms.dingtalk.cards import PRIVATE_NOTICE, VARIABLES, CardShapeError, card_params
+from bot.platforms.dingtalk.cards import (
+    PRIVATE_NOTICE,
+    VARIABLES,
+    CardShapeError,
+    card_params,
+    inline_response,
+)
+from bot.replies import InlineReply, Toast
 from cards import CATALOGUE, render_card
 from cards.samples import hostile, sample
 
@@ -111,3 +118,8 @@ def test_the_builder_spec_declares_exactly_the_variables_we_send() -> None:
         assert (declared[name]["type"] == "loopArray") == (default == "[]")
     button_fields = {f["name"] for f in declared["buttons"]["schema"]}
     assert {"text", "action", "reason", "style"} <= button_fields
+
+
+def test_an_inline_card_that_does_not_render_leaves_the_card_alone() -> None:
+    broken = InlineReply(Toast("ok"), "approval_decided", {"claim": {}})
+    assert inline_response(render_card, broken) == {}

@@ -8,11 +8,15 @@ new card leaves empty, or a decided card would keep its old buttons.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from bot.platforms.base import CardRenderer
 from bot.replies import InlineReply
+from cards import CardError
+
+log = logging.getLogger(__name__)
 
 PLATFORM = "dingtalk"
 
@@ -63,14 +67,22 @@ def render_params(
 
 
 def inline_response(render: CardRenderer, inline: InlineReply | None) -> dict[str, Any]:
-    """The card-callback answer (Stream ACK ``response`` or HTTP body) that updates in place."""
+    """The card-callback answer (Stream ACK ``response`` or HTTP body) that updates in place.
+
+    The event is already recorded when this runs, so a card that fails to render must not fail
+    the acknowledgement: the clicker then sees no change until the outbox updates the card.
+    """
     if inline is None:
         return {}
     response: dict[str, Any] = {
         "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
     }
     if inline.card_name:
-        params = render_params(render, inline.card_name, inline.card_data, inline.lang)
+        try:
+            params = render_params(render, inline.card_name, inline.card_data, inline.lang)
+        except (CardError, CardShapeError):
+            log.exception("dingtalk: inline card %s does not render", inline.card_name)
+            return {}
         response["cardData"] = {"cardParamMap": params}
     notice = inline.toast.text if inline.toast else ""
     response["userPrivateData"] = {"cardParamMap": {PRIVATE_NOTICE: notice}}
