@@ -1,13 +1,11 @@
 """Approval routing as pure rules: which configured steps apply to a claim, and who approves each.
 
-Steps are taken in config order; a step applies when every condition it names holds (amount at
-least ``min_amount`` and at most ``max_amount``, an item of one of its categories, a policy flag it
-lists, the applicant in one of its departments or below one). Its approver is resolved over the
-org directory; the applicant never approves their own claim (they are removed from a shared step,
-and a step only they could approve escalates or is skipped, per :class:`RoutingPolicy`); a step
-that resolves to no one goes to the fallback approvers and says so; consecutive steps with the
-same approvers are merged. Every step carries its reason as :class:`Basis` records, so the card
-can say in Chinese or English which rule put it there.
+Steps go in config order; a step applies when all its conditions hold (min/max amount inclusive,
+an item of its categories, one of its policy flags, the applicant in or below its departments).
+The applicant never approves their own claim: they leave a shared step, and a step only they could
+approve escalates or is skipped (:class:`RoutingPolicy`). A step with no approver goes to the
+fallback and says so; consecutive steps with the same approvers merge. Reasons are kept as
+:class:`Basis` records, so a card can say in Chinese or English which rule put a step there.
 """
 
 from __future__ import annotations
@@ -36,6 +34,10 @@ class OrgUnit:
     head_ids: tuple[str, ...] = ()
     parent_id: str = ""
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name,) if self.name else ()
+
 
 class OrgDirectory(Protocol):
     """The org chart as routing needs it; unknown people and departments are empty answers.
@@ -60,6 +62,7 @@ class RoutingPolicy:
     fallback: tuple[str, ...] = ()  # approvers of a step that resolves to no one; () = skip it
     max_escalation: int = 3  # levels a self-approval may climb before giving up
     category_names: tuple[tuple[str, str], ...] = ()  # (code, name) for the reasons
+    fallback_role: str = ""  # "manager" | "department_head": resolved when ``fallback`` is ()
 
     @classmethod
     def from_config(
@@ -68,16 +71,21 @@ class RoutingPolicy:
     ) -> RoutingPolicy:
         finance = config.finance.for_platform(platform)
         spec = config.approval.fallback.strip()
+        role = spec if spec in ("manager", "department_head") else ""
         if spec == "finance":
             fallback = finance
         elif spec.startswith("users:"):
-            fallback = tuple(i.strip() for i in spec.removeprefix("users:").split(",") if i.strip())
-        elif spec:
-            raise RoutingConfigError(f"approval.fallback must be users:<id>,… or finance: {spec!r}")
+            fallback = _user_ids(spec)
+        elif spec and not role:
+            raise RoutingConfigError(f"approval.fallback is not an approver: {spec!r}")
         else:
             fallback = ()
         names = tuple((c.code, c.name) for c in config.categories)
-        return cls(finance, self_approval, fallback, max_escalation, names)
+        return cls(finance, self_approval, fallback, max_escalation, names, role)
+
+
+def _user_ids(spec: str) -> tuple[str, ...]:
+    return tuple(i.strip() for i in spec.removeprefix("users:").split(",") if i.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +111,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "list": "、", "and": "，", "then": "；",
         "amount_min": "金额 {amount} ≥ {limit}", "amount_max": "金额 {amount} ≤ {limit}",
         "category": "含类别 {items}", "flag": "触发政策提示 {items}",
-        "department": "申请人属于 {items}",
-        "manager": "直属上级（来自通讯录）",
+        "department": "申请人属于 {items}", "manager": "直属上级（来自通讯录）",
         "department_head": "需部门负责人审批（{items}）",
         "department_head_bare": "需部门负责人审批",
         "finance": "财务审核", "users": "配置指定审批人",
-        "self_removed": "申请人本人不参与审批",
+        "self_removed": "申请人本人不参与审批", "last": "这是最后一步审批",
         "self_escalated": "申请人不能审批自己的报销，已上升至 {items}",
         "no_manager": "通讯录中没有直属上级", "no_department_head": "通讯录中没有部门负责人",
         "no_finance": "未配置财务审批人", "self_only": "申请人是本步唯一审批人且无法上升",
@@ -116,14 +123,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "self_skipped": "申请人是本步唯一审批人，按配置跳过",
         "no_approver": "无法确定审批人且未配置备用审批人，已跳过",
         "next": "下一步：{name}（{who}）", "next_any": "{who}，任一人审批即可",
-        "last": "这是最后一步审批",
     },
     "en-US": {
         "list": ", ", "and": ", ", "then": "; ",
         "amount_min": "amount {amount} ≥ {limit}", "amount_max": "amount {amount} ≤ {limit}",
         "category": "has category {items}", "flag": "policy flag {items}",
-        "department": "applicant in {items}",
-        "manager": "direct manager (from the directory)",
+        "department": "applicant in {items}", "manager": "direct manager (from the directory)",
         "department_head": "department head approval ({items})",
         "department_head_bare": "department head approval",
         "finance": "finance review", "users": "approvers named in the config",
@@ -215,7 +220,7 @@ async def plan_route_detailed(
         conditions = await _conditions(context, config)
         if conditions is None:
             continue
-        found = await _with_fallback(context, await _resolve(context, config))
+        found = await _with_fallback(context, await _resolve(context, config.approver))
         basis = conditions + found.basis
         if not found.approvers:
             skipped.append(SkippedStep(config.name, index, basis))
@@ -255,7 +260,8 @@ async def _conditions(context: _Context, config: ApprovalStepConfig) -> tuple[Ba
             return None
         found.append(Basis("category", hits))
     if config.flags:
-        hits = tuple(f for f in config.flags if any(_flag_is(mark, f) for mark in claim.flags))
+        marks = {mark.split(":", 1)[0] for mark in claim.flags}  # "rule" or "rule:detail"
+        hits = tuple(f for f in config.flags if f in marks)
         if not hits:
             return None
         found.append(Basis("flag", hits))
@@ -269,11 +275,6 @@ async def _conditions(context: _Context, config: ApprovalStepConfig) -> tuple[Ba
 
 def _amount(code: str, total: Decimal, limit: Decimal) -> Basis:
     return Basis(code, amount=format_cny(total), limit=format_cny(limit))
-
-
-def _flag_is(mark: str, rule: str) -> bool:
-    """Claim flags are the rule's name, optionally followed by ``:`` and detail."""
-    return mark == rule or mark.startswith(f"{rule}:")
 
 
 async def _department_match(context: _Context, wanted: Sequence[str]) -> str:
@@ -310,8 +311,8 @@ async def _unit_chain(org: OrgDirectory, department_id: str) -> list[OrgUnit]:
     return chain
 
 
-async def _resolve(context: _Context, config: ApprovalStepConfig) -> _Found:
-    spec = config.approver.strip()
+async def _resolve(context: _Context, spec: str) -> _Found:
+    spec = spec.strip()
     if spec == "department_head":
         return await _department_head(context)
     if spec == "manager":
@@ -322,9 +323,8 @@ async def _resolve(context: _Context, config: ApprovalStepConfig) -> _Found:
         found = context.policy.finance
         return await _not_self(context, found, Basis("finance"), Basis("no_finance"))
     if spec.startswith("users:"):
-        found = tuple(i.strip() for i in spec.removeprefix("users:").split(",") if i.strip())
-        return await _not_self(context, found, Basis("users"), Basis("users"))
-    raise RoutingConfigError(f"unknown approver {spec!r} in step {config.name!r}")
+        return await _not_self(context, _user_ids(spec), Basis("users"), Basis("users"))
+    raise RoutingConfigError(f"unknown approver {spec!r}")
 
 
 async def _not_self(
@@ -358,14 +358,14 @@ async def _department_head(context: _Context) -> _Found:
         heads = tuple(dict.fromkeys(h for h in unit.head_ids if h != context.applicant))
         alone = not heads and context.applicant in unit.head_ids
         if alone and context.policy.self_approval == "skip":
-            return _Found((), (Basis("department_head", _named(unit)), Basis("self_skipped")), True)
+            return _Found((), (Basis("department_head", unit.names), Basis("self_skipped")), True)
         if alone:
             climbed += 1
             if climbed > context.policy.max_escalation:
-                return _Found((), (Basis("department_head", _named(unit)), Basis("self_only")))
+                return _Found((), (Basis("department_head", unit.names), Basis("self_only")))
         if not heads:
             continue
-        basis = [Basis("department_head", _named(chain[0] if climbed else unit))]
+        basis = [Basis("department_head", (chain[0] if climbed else unit).names)]
         if climbed:
             basis.append(Basis("self_escalated", await context.names(heads)))
         elif context.applicant in unit.head_ids:
@@ -374,14 +374,12 @@ async def _department_head(context: _Context) -> _Found:
     return _Found((), (Basis("self_only" if climbed else "no_department_head"),))
 
 
-def _named(unit: OrgUnit) -> tuple[str, ...]:
-    return (unit.name,) if unit.name else ()
-
-
 async def _with_fallback(context: _Context, found: _Found) -> _Found:
     if found.approvers or found.skip:
         return found
     fallback = tuple(dict.fromkeys(u for u in context.policy.fallback if u != context.applicant))
+    if not fallback and context.policy.fallback_role:
+        fallback = (await _resolve(context, context.policy.fallback_role)).approvers
     if not fallback:
         return _Found((), (*found.basis, Basis("no_approver")))
     names = await context.names(fallback)

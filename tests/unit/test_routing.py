@@ -201,6 +201,13 @@ CASES = [
     Case("department-loop-guarded", (step("负责人", "department_head"),),
          (("负责人", ("u_fb",)),), claim(applicant="u_loop"),
          reason_has="通讯录中没有部门负责人"),
+    Case("role-fallback", (FINANCE,), (("财务审核", ("u_lead",)),),
+         policy=replace(POLICY, finance=(), fallback=(), fallback_role="department_head"),
+         reasons=("未配置财务审批人，无法确定审批人，已转给备用审批人 赵组长",)),
+    Case("role-fallback-manager", (step("负责人", "department_head"),), (("负责人", ("u_mgr",)),),
+         claim(applicant="u_loop"), policy=replace(POLICY, fallback=(), fallback_role="manager")),
+    Case("role-fallback-finds-no-one", (MANAGER,), (), claim(applicant="u_orphan"),
+         policy=replace(POLICY, fallback=(), fallback_role="manager")),
     Case("no-finance-on-platform", (FINANCE,), (("财务审核", ("u_fb",)),),
          policy=replace(POLICY, finance=()), reason_has="未配置财务审批人"),
 ]
@@ -313,6 +320,8 @@ def test_policy_from_config(fallback: str, platform: str, expected: tuple[str, .
     assert policy.category_names == (("taxi", "交通-打车"),)
 
 
-def test_policy_from_config_refuses_a_role_fallback() -> None:
+def test_policy_from_config_keeps_a_role_fallback() -> None:
+    policy = RoutingPolicy.from_config(config("department_head"), "feishu")
+    assert (policy.fallback, policy.fallback_role) == ((), "department_head")
     with pytest.raises(RoutingConfigError, match=r"approval\.fallback"):
-        RoutingPolicy.from_config(config("manager"), "feishu")
+        RoutingPolicy.from_config(config("boss"), "feishu")
