@@ -60,7 +60,7 @@ _FIELD = "|".join(sorted(_FIELD_WORDS, key=len, reverse=True))
 _ITEM = r"(?:第\s*(?P<n>\d{1,2})\s*[项条笔个]的?|item\s*#?(?P<n2>\d{1,2})\s*)?"
 _EDIT_ZH = re.compile(
     rf"(?:把|将)?\s*{_ITEM}\s*(?P<field>{_FIELD})\s*(?:改成|改为|改|换成|更正为|修改为|应该是|应为|是)"
-    r"\s*[:]?\s*(?P<value>.+)",
+    r"\s*[:]?\s*(?P<value>(?![成为]).+)",
     re.IGNORECASE,
 )
 _EDIT_EN = re.compile(

@@ -40,16 +40,43 @@ _LAST_YEAR_WINDOW = timedelta(days=92)
 
 _CN_SMALL = "[一二三四五六七八九十]{1,3}"
 _MONTHS = (
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 )
 _MONTH_ALTS = "|".join([*_MONTHS, "sept", *(m[:3] for m in _MONTHS)])
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY_ALTS = "|".join([*_DAYS, "tues", "thurs", *(d[:3] for d in _DAYS)])
 _RELATIVE = {
-    "大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "昨晚": -1, "昨夜": -1, "昨儿": -1,
-    "今天": 0, "今日": 0, "今晚": 0, "今早": 0, "今儿": 0, "明天": 1, "明日": 1, "后天": 2,
-    "大后天": 3, "the day before yesterday": -2, "yesterday": -1, "today": 0, "tonight": 0,
+    "大前天": -3,
+    "前天": -2,
+    "昨天": -1,
+    "昨日": -1,
+    "昨晚": -1,
+    "昨夜": -1,
+    "昨儿": -1,
+    "今天": 0,
+    "今日": 0,
+    "今晚": 0,
+    "今早": 0,
+    "今儿": 0,
+    "明天": 1,
+    "明日": 1,
+    "后天": 2,
+    "大后天": 3,
+    "the day before yesterday": -2,
+    "yesterday": -1,
+    "today": 0,
+    "tonight": 0,
     "tomorrow": 1,
 }
 _ZH_WEEKDAY = {**{c: i for i, c in enumerate("一二三四五六")}, "日": 6, "天": 6}
@@ -188,7 +215,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], _Resolver], ...] = tuple(
             _english,
         ),
         (
-            "(?P<rel>" + "|".join(sorted((k for k in _RELATIVE if not k.isascii()), key=len)[::-1])
+            "(?P<rel>"
+            + "|".join(sorted((k for k in _RELATIVE if not k.isascii()), key=len)[::-1])
             + ")",
             _relative,
         ),
@@ -197,8 +225,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], _Resolver], ...] = tuple(
             r"|tonight|tomorrow)(?![a-z])",
             _relative,
         ),
-        (r"(?P<which>上上个?|上个?|这个?|本|下个?)?\s*(?:周|星期|礼拜)(?P<d>[一二三四五六日天1-7])",
-         _zh_weekday),
+        (
+            r"(?P<which>上上个?|上个?|这个?|本|下个?)?\s*(?:周|星期|礼拜)(?P<d>[一二三四五六日天1-7])",
+            _zh_weekday,
+        ),
         (
             rf"(?<![a-z])(?:on\s+)?(?:(?P<which>this\s+past|last|past|this|next)\s+)?"
             rf"(?P<d>{_DAY_ALTS}){_NOT_WORD}",

@@ -23,11 +23,11 @@ what to ask. Text with no amount, category or date at all yields no items.
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 
 from bot.config_model import CategoryConfig
 from handlers.parse_amount import (
@@ -175,9 +175,8 @@ def _chunks(scan: str, start: int) -> list[tuple[int, int]]:
 def _alternating(found: _Found) -> bool:
     anchors = found.anchors
     kinds = [isinstance(a, AmountMatch) for a in anchors]
-    return (
-        len(found.amounts) == len(found.categories) >= 2
-        and all(kinds[i] != kinds[i + 1] for i in range(len(kinds) - 1))
+    return len(found.amounts) == len(found.categories) >= 2 and all(
+        kinds[i] != kinds[i + 1] for i in range(len(kinds) - 1)
     )
 
 
