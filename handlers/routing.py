@@ -121,7 +121,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_finance": "未配置财务审批人", "self_only": "申请人是本步唯一审批人且无法上升",
         "fallback": "无法确定审批人，已转给备用审批人 {items}",
         "self_skipped": "申请人是本步唯一审批人，按配置跳过",
-        "no_approver": "无法确定审批人且未配置备用审批人，已跳过",
+        "no_approver": "无法确定审批人，也没有可用的备用审批人，已跳过",
         "next": "下一步：{name}（{who}）", "next_any": "{who}，任一人审批即可",
     },
     "en-US": {
@@ -140,7 +140,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "self_only": "the applicant is the only approver and no one is above them",
         "fallback": "no approver could be found; sent to the fallback approver {items}",
         "self_skipped": "the applicant is the only approver; skipped by policy",
-        "no_approver": "no approver could be found and no fallback is configured; skipped",
+        "no_approver": "no approver and no available fallback approver; skipped",
         "next": "Next: {name} ({who})", "next_any": "{who}, any one of them",
         "last": "This is the last approval step",
     },
