@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 import aiohttp
@@ -15,8 +15,9 @@ from bot.dispatcher import Dispatcher, Router
 from bot.http import AiohttpHandler, metrics_middleware, platform_route
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.pipeline import Pipeline
-from bot.platforms.base import Directory, EventSink, Messenger
-from bot.platforms.registry import build_platforms
+from bot.directory import OrgService
+from bot.platforms.base import EventSink, Messenger
+from bot.platforms.registry import PlatformFactory, configured_platforms
 from bot.workers.inbound import InboundHandler
 from bot.workers.outbox import OutboxHandler
 from bot.workers.queue_loop import QueueLoop, QueuePolicy
@@ -34,9 +35,11 @@ def create_app(
     *,
     storage: Storage | None = None,
     router: Router | None = None,
+    platforms: Sequence[PlatformFactory] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> web.Application:
-    """The server for ``config``; ``storage`` and ``router`` may be supplied (tests, demo)."""
+    """The server for ``config``; storage, handlers and platforms may be supplied (tests, demo)."""
+    factories = list(configured_platforms(config) if platforms is None else platforms)
     metrics = Metrics()
     app = web.Application(
         middlewares=[metrics_middleware(metrics)],
@@ -53,10 +56,10 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
-    _add_platform_routes(app, config)
+    _add_platform_routes(app, factories)
     app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_http_ctx)
-    app.cleanup_ctx.append(_platforms_ctx(router or build_router(config), clock))
+    app.cleanup_ctx.append(_platforms_ctx(factories, router or build_router(config), clock))
     app.cleanup_ctx.append(_workers_ctx)
     return app
 
@@ -67,33 +70,13 @@ def _wake(app: web.Application, name: str) -> None:
         loop.wake()
 
 
-def _add_platform_routes(app: web.Application, config: Config) -> None:
-    """Routes are fixed by the config, so they are added before start; adapters come later."""
-    for platform, paths in _ROUTES.items():
-        if getattr(config, platform) is None:
-            continue
-        for method, path in paths(config):
-            app.router.add_route(method, path, _deferred(app, platform, path))
+def _add_platform_routes(app: web.Application, factories: Sequence[PlatformFactory]) -> None:
+    for factory in factories:
+        for method, path in factory.routes:
+            app.router.add_route(method, path, _deferred(app, factory.name))
 
 
-def _dingtalk_routes(config: Config) -> list[tuple[str, str]]:
-    assert config.dingtalk is not None
-    if config.dingtalk.mode != "http":
-        return []
-    routes = [("POST", "/dingtalk/robot"), ("POST", "/dingtalk/events")]
-    if config.dingtalk.card_callback_token:
-        routes.append(("POST", f"/dingtalk/cards/{config.dingtalk.card_callback_token}"))
-    return routes
-
-
-_ROUTES: dict[str, Callable[[Config], list[tuple[str, str]]]] = {
-    "feishu": lambda c: [("POST", "/feishu/events"), ("POST", "/feishu/cards")],
-    "wecom": lambda c: [("GET", "/wecom/callback"), ("POST", "/wecom/callback")],
-    "dingtalk": _dingtalk_routes,
-}
-
-
-def _deferred(app: web.Application, platform: str, path: str) -> AiohttpHandler:
+def _deferred(app: web.Application, platform: str) -> AiohttpHandler:
     """aiohttp freezes routes before start-up, when the adapters are built; look them up then."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -119,19 +102,22 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _platforms_ctx(
-    router: Router, clock: Callable[[], datetime]
+    factories: Sequence[PlatformFactory], router: Router, clock: Callable[[], datetime]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         pipeline, config = app[keys.PIPELINE], app[keys.CONFIG]
         sink: EventSink = pipeline.ingest
-        adapters = build_platforms(config, app[keys.HTTP], render_card, sink)
+        adapters = {f.name: f.build(app[keys.HTTP], render_card, sink) for f in factories}
         app[keys.PLATFORMS] = adapters
         app[keys.EDGES] = {
             name: platform_route(adapter, sink, config.server.max_body_bytes)
             for name, adapter in adapters.items()
         }
-        directories: dict[str, Directory] = {n: a.directory for n, a in adapters.items()}
-        dispatcher = Dispatcher(router, app[keys.STORAGE], app[keys.CONFIG], directories, clock)
+        orgs = {n: OrgService(a.directory, platform=n) for n, a in adapters.items()}
+        downloads = {n: a.messenger.download for n, a in adapters.items()}
+        dispatcher = Dispatcher(
+            router, app[keys.STORAGE], config, orgs, clock, downloads
+        )
         app[keys.DISPATCHER] = dispatcher
         pipeline.dispatcher = dispatcher
         yield

@@ -13,19 +13,24 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config_model import Config
-from bot.events import CardActionEvent, Event, MessageEvent
+from bot.events import CardActionEvent, Event, FileRef, MessageEvent
 from bot.outbound_codec import encode_outbound
-from bot.platforms.base import Directory
 from bot.replies import InlineReply, Outbound
 from storage.base import Storage, VersionConflict
 from storage.models import Commit, NewMessage
 
+if TYPE_CHECKING:
+    from bot.directory import OrgService
+
 log = logging.getLogger("claimbot.dispatch")
 
 MAX_CONFLICT_RETRIES = 3
+
+# Fetches the bytes and content type of a file a user sent, through that platform's API.
+Download = Callable[[FileRef], Awaitable[tuple[bytes, str]]]
 
 
 @dataclass(slots=True)
@@ -33,8 +38,9 @@ class HandlerContext:
     event: Event
     storage: Storage
     config: Config
-    directories: Mapping[str, Directory]
+    orgs: Mapping[str, OrgService]
     now: datetime
+    downloads: Mapping[str, Download] = field(default_factory=dict)
     commit: Commit = field(default_factory=Commit)
     inline: InlineReply | None = None
     lang: str = "zh-CN"
@@ -45,8 +51,9 @@ class HandlerContext:
             key, payload = encode_outbound(reply)
             self.commit.messages.append(NewMessage(topic="platform", key=key, payload=payload))
 
-    def directory(self) -> Directory | None:
-        return self.directories.get(self.event.platform)
+    def org(self) -> OrgService | None:
+        """The organisation directory of the event's platform."""
+        return self.orgs.get(self.event.platform)
 
 
 Handler = Callable[[HandlerContext], Awaitable[None]]
@@ -108,13 +115,15 @@ class Dispatcher:
         router: Router,
         storage: Storage,
         config: Config,
-        directories: Mapping[str, Directory],
+        orgs: Mapping[str, OrgService],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        downloads: Mapping[str, Download] | None = None,
     ) -> None:
+        self._downloads = dict(downloads or {})
         self._router = router
         self._storage = storage
         self._config = config
-        self._directories = directories
+        self._orgs = orgs
         self._clock = clock
 
     async def dispatch(self, event: Event, consume: str = "") -> InlineReply | None:
@@ -149,8 +158,9 @@ class Dispatcher:
             event=event,
             storage=self._storage,
             config=self._config,
-            directories=self._directories,
+            orgs=self._orgs,
             now=self._clock(),
+            downloads=self._downloads,
         )
 
 

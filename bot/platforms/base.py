@@ -157,12 +157,26 @@ Worker = Callable[[], Awaitable[None]]
 
 
 class PlatformAdapter(Protocol):
-    name: str
-    routes: Sequence[tuple[str, str]]  # (method, path) this adapter answers
-    card_budget: float  # seconds a card callback may spend before answering
-    inbound: InboundAdapter
-    messenger: Messenger
-    directory: Directory
+    # Read-only properties, so an adapter may declare its own (narrower) component types.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def routes(self) -> Sequence[tuple[str, str]]:
+        """(method, path) this adapter answers."""
+
+    @property
+    def card_budget(self) -> float:
+        """Seconds a card callback may spend before it must be answered."""
+
+    @property
+    def inbound(self) -> InboundAdapter: ...
+
+    @property
+    def messenger(self) -> Messenger: ...
+
+    @property
+    def directory(self) -> Directory: ...
 
     def workers(self) -> Mapping[str, Worker]:
         """Long-running loops the app supervises (Stream / long connection), by name."""

@@ -1,0 +1,148 @@
+"""The approver's and finance's journey: decide on a card, notify, hand over to finance, pay."""
+
+from __future__ import annotations
+
+from bot.dispatcher import HandlerContext, Router
+from bot.events import CardActionEvent
+from bot.replies import Card, CardUpdate, InlineReply, Recipient, Text, Toast
+from handlers import workflow as wf
+from handlers.cards import approval_request_data, decided_data, finance_data, status_data
+from handlers.common import (
+    Action,
+    actor_of,
+    audit,
+    display_names,
+    parse_action,
+    person_recipient,
+    save,
+    toast,
+)
+from handlers.texts import say
+from handlers.views import status_label
+from storage.models import Claim, ClaimStatus
+
+router = Router()
+
+DECIDE_VERBS = ("approve", "reject", "return")
+
+
+async def load_for_action(ctx: HandlerContext) -> tuple[Action, Claim] | None:
+    """The clicked claim, or None after setting a polite inline answer."""
+    assert isinstance(ctx.event, CardActionEvent)
+    action = parse_action(ctx.event.action)
+    claim = await ctx.storage.get_claim(action.claim_id) if action else None
+    if action is None or claim is None:
+        ctx.inline = toast(say("unknown_action", ctx.lang), "warning")
+        return None
+    return action, claim
+
+
+async def refuse(ctx: HandlerContext, claim: Claim, error: wf.WorkflowError) -> None:
+    """Answer a click that may not act now with the claim's current state, and audit it."""
+    audit(ctx, claim.id, "refused", f"{error.code}: {error}")
+    names = await display_names(ctx, claim)
+    actor = actor_of(ctx).user_id
+    if isinstance(error, wf.NotAllowed):
+        ctx.inline = InlineReply(toast=Toast(say("not_your_step", ctx.lang), "error"))
+        return
+    text = say("already_handled", ctx.lang, status=status_label(claim.status, ctx.lang))
+    if claim.status is ClaimStatus.APPROVING and wf.can_decide(claim, actor):
+        ctx.inline = InlineReply(Toast(text, "warning"), "approval_request",
+                                 approval_request_data(claim, names, ctx))
+    else:
+        ctx.inline = InlineReply(Toast(text, "warning"), "approval_decided",
+                                 decided_data(claim, names, ctx))
+
+
+@router.card_action(*DECIDE_VERBS)
+async def decide(ctx: HandlerContext) -> None:
+    assert isinstance(ctx.event, CardActionEvent)
+    loaded = await load_for_action(ctx)
+    if loaded is None:
+        return
+    action, claim = loaded
+    actor = actor_of(ctx).user_id
+    reason = ctx.event.form.get("reason", "").strip()
+    try:
+        wf.expect_version(claim, action.version)
+        if action.verb == "approve":
+            after = wf.approve(claim, actor, ctx.now, reason)
+        elif action.verb == "reject":
+            after = wf.reject(claim, actor, reason, ctx.now)
+        else:
+            after = wf.return_for_changes(claim, actor, reason, ctx.now)
+    except wf.MissingReason:
+        ctx.inline = toast(say("reason_required", ctx.lang), "warning")
+        return
+    except wf.WorkflowError as error:
+        await refuse(ctx, claim, error)
+        return
+    event_name = {"approve": "approved", "reject": "rejected", "return": "returned"}[action.verb]
+    step_only = action.verb == "approve" and after.status is ClaimStatus.APPROVING
+    save(ctx, claim, after, "step_approved" if step_only else event_name, reason)
+    if after.status is ClaimStatus.REJECTED:
+        ctx.commit.invoice_releases.extend((key, after.id) for key in after.invoice_keys)
+    await announce(ctx, claim, after)
+
+
+async def announce(ctx: HandlerContext, before: Claim, after: Claim) -> None:
+    """Update every copy of the claim's cards, tell the applicant, and hand over the claim."""
+    names = await display_names(ctx, after)
+    decided = decided_data(after, names, ctx, step_index=before.current_step)
+    ctx.send(CardUpdate(after.id, "approval_request", "approval_decided", decided, ctx.lang))
+    ctx.send(CardUpdate(after.id, "claim_status", "claim_status",
+                        status_data(after, names, ctx), ctx.lang))
+    ctx.inline = InlineReply(Toast(decided["decision"]["label"], "success"), "approval_decided",
+                             decided)
+    applicant = Recipient(after.platform, user_id=after.applicant.user_id)
+    ctx.send(Text(applicant, say(f"notify_{after.status.value}", ctx.lang, id=after.id,
+                                 by=names.get(actor_of(ctx).user_id, ""),
+                                 comment=after.steps[before.current_step].comment)))
+    if after.status is ClaimStatus.APPROVING:
+        send_approval_cards(ctx, after, names)
+    elif after.status is ClaimStatus.APPROVED:
+        send_finance_notices(ctx, after, names)
+
+
+def send_approval_cards(ctx: HandlerContext, claim: Claim, names: dict[str, str]) -> None:
+    data = approval_request_data(claim, names, ctx)
+    for approver in claim.pending_approvers:
+        ctx.send(Card(Recipient(claim.platform, user_id=approver), "approval_request", data,
+                      claim_id=claim.id, lang=ctx.lang))
+
+
+def send_finance_notices(ctx: HandlerContext, claim: Claim, names: dict[str, str]) -> None:
+    data = finance_data(claim, names, ctx)
+    for spec in ctx.config.finance.for_platform(claim.platform):
+        ctx.send(Card(person_recipient(claim.platform, spec), "finance_notice", data,
+                      claim_id=claim.id, lang=ctx.lang))
+
+
+@router.card_action("mark_paid")
+async def mark_paid(ctx: HandlerContext) -> None:
+    loaded = await load_for_action(ctx)
+    if loaded is None:
+        return
+    action, claim = loaded
+    actor = actor_of(ctx).user_id
+    finance = [s for s in ctx.config.finance.for_platform(claim.platform)
+               if not s.startswith("chat:")]
+    try:
+        wf.expect_version(claim, action.version)
+        after = wf.mark_paid(claim, actor, finance, ctx.now)
+    except wf.WorkflowError as error:
+        audit(ctx, claim.id, "refused", f"{error.code}: {error}")
+        key = "not_finance" if isinstance(error, wf.NotAllowed) else "already_paid"
+        ctx.inline = toast(say(key, ctx.lang), "warning")
+        return
+    save(ctx, claim, after, "paid")
+    names = await display_names(ctx, after)
+    names.setdefault(actor, actor_of(ctx).name or actor)
+    paid = finance_data(after, names, ctx, paid_by=names[actor])
+    ctx.send(CardUpdate(after.id, "finance_notice", "finance_notice", paid, ctx.lang))
+    ctx.send(CardUpdate(after.id, "claim_status", "claim_status",
+                        status_data(after, names, ctx), ctx.lang))
+    ctx.send(Text(Recipient(after.platform, user_id=after.applicant.user_id),
+                  say("notify_paid", ctx.lang, id=after.id, total=paid["claim"]["total"])))
+    ctx.inline = InlineReply(Toast(say("marked_paid", ctx.lang), "success"), "finance_notice",
+                             paid)

@@ -1,0 +1,72 @@
+"""Per-user conversation state: the open draft, the item being filled, what was asked.
+
+Stored with a TTL in storage (so it survives restarts and is shared across instances) and
+written in the same commit as the claim change it accompanies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.dispatcher import HandlerContext
+from handlers.common import actor_of
+from storage.models import ConversationWrite
+
+TTL = 24 * 3600.0
+ITEM_FIELDS = ("category", "amount", "spent_on", "description", "invoice")
+
+
+@dataclass(slots=True)
+class Conversation:
+    draft: str = ""  # id of the open draft claim
+    item: dict[str, str] = field(default_factory=dict)  # the item being filled, as text values
+    extra: dict[str, str] = field(default_factory=dict)  # category-declared fields so far
+    attachments: list[str] = field(default_factory=list)  # for the item being filled
+    queue: list[dict[str, str]] = field(default_factory=list)  # further items from one message
+    asking: str = ""  # the field asked for; "reason:<verb>:<claim>:<version>" for approvers
+    lang: str = "zh-CN"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "draft": self.draft, "item": self.item, "extra": self.extra,
+            "attachments": self.attachments, "queue": self.queue, "asking": self.asking,
+            "lang": self.lang,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Conversation:
+        if not data:
+            return cls()
+        return cls(
+            draft=str(data.get("draft", "")),
+            item={str(k): str(v) for k, v in dict(data.get("item", {})).items()},
+            extra={str(k): str(v) for k, v in dict(data.get("extra", {})).items()},
+            attachments=[str(a) for a in data.get("attachments", [])],
+            queue=[{str(k): str(v) for k, v in dict(i).items()} for i in data.get("queue", [])],
+            asking=str(data.get("asking", "")),
+            lang=str(data.get("lang", "zh-CN")),
+        )
+
+    def reset_item(self) -> None:
+        self.item, self.extra, self.attachments, self.asking = {}, {}, [], ""
+
+
+def key_for(ctx: HandlerContext) -> str:
+    return f"conv:{actor_of(ctx).key}"
+
+
+async def load(ctx: HandlerContext) -> Conversation:
+    conversation = Conversation.from_dict(await ctx.storage.get_conversation(key_for(ctx)))
+    ctx.lang = conversation.lang
+    return conversation
+
+
+def store(ctx: HandlerContext, conversation: Conversation) -> None:
+    ctx.commit.conversations.append(ConversationWrite(key_for(ctx), conversation.to_dict(), TTL))
+
+
+def forget(ctx: HandlerContext, conversation: Conversation) -> None:
+    """End the conversation but keep the user's language."""
+    kept = Conversation(lang=conversation.lang)
+    store(ctx, kept)
