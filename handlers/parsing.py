@@ -71,8 +71,13 @@ __all__ = [
 _TRIGGER = re.compile(r"\s*(?:/claim|new\s+claim|claim|我要报销|报销)(?![a-z])\s*:?", re.I)
 _NOISE = re.compile(rf"{CLAIM_ID}|(?<!\d)\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?!\d)", re.I)
 _SEPARATOR = re.compile(r"[;,\n、。]|\s+(?:and|plus)\s+|\s*\+\s*|以及|还有|另外", re.I)
-# Words that only join a description to what was taken out of it ("on Nov 3", "for 45").
-_JOINERS = ("on", "for", "at", "的", "花了", "花费", "一共", "总共", "合计", "共计", "共", "金额")
+# Words that only joined a description to what was taken out of it ("on Nov 3", "花了45",
+# "日期：昨天"), and labels before the description itself ("事由：拜访客户").
+_EDGE_WORDS = r"on|for|at|date|amount|category"
+_EDGE_CJK = r"花了|花费|一共|总共|合计|共计|金额|日期|时间|类别|类型"
+_LABELS = r"事由|说明|备注|描述|用途|purpose|note|description|reason|memo"
+_LEAD = re.compile(rf"^(?:(?:{_EDGE_WORDS})(?:\s+|$)|{_EDGE_CJK}|(?:{_LABELS})\s*[:：])", re.I)
+_TAIL = re.compile(rf"(?:(?:^|\s+)(?:{_EDGE_WORDS})|{_EDGE_CJK}|的)$", re.I)
 _MAX_UNKNOWN_WORD = 10
 
 
@@ -280,28 +285,16 @@ def _standalone(work: str, span: Span, taken: set[int], bounds: tuple[int, int])
 
     def free(index: int) -> bool:
         inside = bounds[0] <= index < bounds[1]
-        return not inside or index in taken or not is_letter(work[index])
+        return not inside or index in taken or work[index] == "的" or not is_letter(work[index])
 
     return free(span.start - 1) and free(span.end)
 
 
 def _trim(piece: str) -> str:
+    """Strip connecting punctuation and words left dangling once the findings are cut out."""
     while True:
         before = piece
-        piece = piece.strip(CONNECTORS)
-        lowered = piece.lower()
-        for joiner in _JOINERS:
-            if lowered == joiner:
-                piece = ""
-            elif joiner.isascii() and lowered.startswith(joiner + " "):
-                piece = piece[len(joiner) :]
-            elif joiner.isascii() and lowered.endswith(" " + joiner):
-                piece = piece[: -len(joiner)]
-            elif not joiner.isascii() and len(joiner) > 1 and lowered.startswith(joiner):
-                piece = piece[len(joiner) :]
-            elif not joiner.isascii() and len(joiner) > 1 and lowered.endswith(joiner):
-                piece = piece[: -len(joiner)]
-            lowered = piece.lower()
+        piece = _TAIL.sub("", _LEAD.sub("", piece.strip(CONNECTORS), count=1)).strip(CONNECTORS)
         if piece == before:
             return piece
 
