@@ -127,9 +127,21 @@ class Storage(Protocol):
 
     # -- the durable queue ----------------------------------------------------------------
     async def put_inbound(
-        self, platform: str, event_id: str, key: str, payload: dict[str, Any], dedup_ttl: float
-    ) -> bool:
-        """Dedup and enqueue an inbound event at once; False (nothing queued) on a repeat."""
+        self,
+        platform: str,
+        event_id: str,
+        key: str,
+        payload: dict[str, Any],
+        dedup_ttl: float,
+        lease_for: float = 0.0,
+    ) -> str | None:
+        """Dedup and enqueue an inbound event at once; None (nothing queued) on a repeat.
+
+        A new event gives ``""``; with ``lease_for`` > 0 and the row first in line for its key,
+        it gives instead the receipt of a lease on the row for ``lease_for`` seconds, so the
+        caller can handle the event at once and consume the row in its commit. Test the result
+        with ``is None``: ``""`` is a new event too.
+        """
 
     async def enqueue(self, topic: str, key: str, payload: dict[str, Any], delay: float = 0) -> str:
         """Queue one row outside a claim change (e.g. a reminder); returns its id."""

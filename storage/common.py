@@ -237,6 +237,8 @@ def check_card_copy(copy: CardCopy) -> str:
     require_text("card platform", copy.platform)
     require_text("card recipient", copy.recipient)
     require_text("card template", copy.template)
+    if not isinstance(copy.copy_id, str):
+        raise InvalidInput(f"card copy id must be a string, got {copy.copy_id!r}")
     return dumps(
         {
             "claim_id": copy.claim_id,
@@ -244,6 +246,7 @@ def check_card_copy(copy: CardCopy) -> str:
             "recipient": copy.recipient,
             "template": copy.template,
             "ref": [list(pair) for pair in copy.ref],
+            "copy_id": copy.copy_id,
         },
         "card copy",
     )
@@ -257,6 +260,7 @@ def card_copy_from_json(text: str | bytes) -> CardCopy:
         recipient=data["recipient"],
         template=data["template"],
         ref=tuple((str(k), str(v)) for k, v in data["ref"]),
+        copy_id=str(data.get("copy_id", "")),
     )
 
 

@@ -106,7 +106,8 @@ class RedisStorage:
             name: client.register_script(getattr(lua, name))
             for name in (
                 "LEASE", "ACK", "RETRY", "DEAD_LETTER", "REQUEUE", "DROP", "MARK_SEEN",
-                "PUT_INBOUND", "ENQUEUE", "ACQUIRE_LEASE", "RELEASE_LEASE", "COMMIT", "LIST_CLAIMS",
+                "PUT_INBOUND", "ENQUEUE", "ACQUIRE_LEASE", "RELEASE_LEASE", "COMMIT",
+                "LIST_CLAIMS", "CARD_COPY",
             )
         }  # fmt: skip
         self._client = client
@@ -196,8 +197,7 @@ class RedisStorage:
     # -- cards ----------------------------------------------------------------------------
     async def add_card_copy(self, copy: CardCopy) -> None:
         doc = check_card_copy(copy)
-        async with self._redis() as client:
-            await client.rpush(f"{self._prefix}cards:{copy.claim_id}", doc)
+        await self._run("CARD_COPY", copy.claim_id, copy.copy_id, doc)
 
     async def card_copies(self, claim_id: str) -> list[CardCopy]:
         async with self._redis() as client:
@@ -231,16 +231,29 @@ class RedisStorage:
 
     # -- the durable queue ----------------------------------------------------------------
     async def put_inbound(
-        self, platform: str, event_id: str, key: str, payload: dict[str, Any], dedup_ttl: float
-    ) -> bool:
+        self,
+        platform: str,
+        event_id: str,
+        key: str,
+        payload: dict[str, Any],
+        dedup_ttl: float,
+        lease_for: float = 0.0,
+    ) -> str | None:
         require_text("platform", platform)
         require_text("event id", event_id)
         require_positive("dedup ttl", dedup_ttl)
+        require_non_negative("lease_for", lease_for)
         body = check_message("inbound", key, payload, 0)
         now = self._clock()
-        seen_key = self._seen_key(platform, event_id)
-        args = (num(now), num(now + dedup_ttl), ttl_ms(dedup_ttl), new_message_id(), key, body)
-        return bool(await self._run("PUT_INBOUND", seen_key, *args, f"{platform}:{event_id}"))
+        message_id = new_message_id()
+        seen = (self._seen_key(platform, event_id), num(now), num(now + dedup_ttl))
+        queued = (ttl_ms(dedup_ttl), message_id, key, body, f"{platform}:{event_id}")
+        lease = (
+            num(now + lease_for) if lease_for > 0 else "",
+            f"{message_id}.{new_receipt_token()}",
+        )
+        result = await self._run("PUT_INBOUND", *seen, *queued, *lease)
+        return None if result == 0 else text(result)
 
     async def enqueue(self, topic: str, key: str, payload: dict[str, Any], delay: float = 0) -> str:
         body = check_message(topic, key, payload, delay)

@@ -174,13 +174,22 @@ return 0
 """
 )
 
-# ARGV: prefix, seen key, now, expires_at, ttl_ms, id, key, payload, dedup
+# ARGV: prefix, seen key, now, expires_at, ttl_ms, id, key, payload, dedup, leased_until ('' for
+# no lease), receipt. Returns 0 on a repeat, else the receipt of the lease or ''.
 PUT_INBOUND = (
     _PRELUDE
     + r"""
 if not claim_seen(ARGV[2], ARGV[3], ARGV[4], ARGV[5]) then return 0 end
-insert(ARGV[6], 'inbound', ARGV[7], ARGV[8], ARGV[3], ARGV[3], ARGV[9])
-return 1
+local id = ARGV[6]
+insert(id, 'inbound', ARGV[7], ARGV[8], ARGV[3], ARGV[3], ARGV[9])
+if ARGV[10] == '' or redis.call('ZRANGE', qkey('inbound', 'key:' .. ARGV[7]), 0, 0)[1] ~= id then
+  return ''
+end
+redis.call('HINCRBY', mkey(id), 'attempts', 1)
+redis.call('HSET', mkey(id), 'receipt', ARGV[11], 'leased_until', ARGV[10], 'due_at', ARGV[10])
+local seq = redis.call('HGET', mkey(id), 'seq')
+redis.call('ZADD', qkey('inbound', 'ready'), ARGV[10], member(seq, id))
+return ARGV[11]
 """
 )
 
@@ -303,4 +312,22 @@ for _, id in ipairs(ids) do
   if doc then docs[#docs + 1] = doc end
 end
 return docs
+"""
+
+
+# ARGV: prefix, claim id, copy id ('' for none), doc. Copies keep their place in the claim's list;
+# a copy id maps to its index there, so writing it again replaces the copy in place.
+CARD_COPY = r"""
+local list = ARGV[1] .. 'cards:' .. ARGV[2]
+local places = ARGV[1] .. 'cardpos:' .. ARGV[2]
+if ARGV[3] ~= '' then
+  local at = redis.call('HGET', places, ARGV[3])
+  if at then
+    redis.call('LSET', list, at, ARGV[4])
+    return 0
+  end
+end
+local length = redis.call('RPUSH', list, ARGV[4])
+if ARGV[3] ~= '' then redis.call('HSET', places, ARGV[3], tostring(length - 1)) end
+return 1
 """

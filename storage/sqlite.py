@@ -223,8 +223,16 @@ class SqliteStorage:
     async def add_card_copy(self, copy: CardCopy) -> None:
         doc = check_card_copy(copy)
         async with self._writing() as conn:
+            if copy.copy_id:
+                cursor = await conn.execute(
+                    "UPDATE card_copies SET doc = ? WHERE claim_id = ? AND copy_id = ?",
+                    (doc, copy.claim_id, copy.copy_id),
+                )
+                if cursor.rowcount:
+                    return
             await conn.execute(
-                "INSERT INTO card_copies (claim_id, doc) VALUES (?, ?)", (copy.claim_id, doc)
+                "INSERT INTO card_copies (claim_id, copy_id, doc) VALUES (?, ?, ?)",
+                (copy.claim_id, copy.copy_id, doc),
             )
 
     async def card_copies(self, claim_id: str) -> list[CardCopy]:
@@ -267,25 +275,30 @@ class SqliteStorage:
 
     # -- the durable queue ----------------------------------------------------------------
     async def put_inbound(
-        self, platform: str, event_id: str, key: str, payload: dict[str, Any], dedup_ttl: float
-    ) -> bool:
+        self,
+        platform: str,
+        event_id: str,
+        key: str,
+        payload: dict[str, Any],
+        dedup_ttl: float,
+        lease_for: float = 0.0,
+    ) -> str | None:
         require_text("platform", platform)
         require_text("event id", event_id)
         require_positive("dedup ttl", dedup_ttl)
+        require_non_negative("lease_for", lease_for)
         body = check_message("inbound", key, payload, 0)
         async with self._writing() as conn:
             if not await self._mark_seen(conn, platform, event_id, dedup_ttl):
-                return False
-            await queue.insert(
-                conn,
-                "inbound",
-                key,
-                body,
-                now=self._clock(),
-                delay=0,
-                dedup=f"{platform}:{event_id}",
+                return None
+            now = self._clock()
+            dedup = f"{platform}:{event_id}"
+            message_id = await queue.insert(
+                conn, "inbound", key, body, now=now, delay=0, dedup=dedup
             )
-        return True
+            if lease_for > 0:
+                return await queue.lease_new(conn, message_id, now=now, visibility=lease_for)
+        return ""
 
     async def enqueue(self, topic: str, key: str, payload: dict[str, Any], delay: float = 0) -> str:
         body = check_message(topic, key, payload, delay)

@@ -26,6 +26,10 @@ _LEASABLE = f"""
 """  # noqa: S608 - only the fixed column list is interpolated
 
 
+_HEAD = """
+    SELECT q.seq FROM queue AS q WHERE q.id = ? AND q.seq = (
+        SELECT MIN(h.seq) FROM queue AS h WHERE h.topic = q.topic AND h.key = q.key AND h.dead = 0)
+"""
 _SELECT_DEAD = f"SELECT {_COLUMNS} FROM queue WHERE id = ? AND dead = 1"  # noqa: S608
 
 
@@ -69,6 +73,24 @@ async def lease(
         )
         leased.append(Leased(message=queue_message(fields), receipt=receipt))
     return leased
+
+
+async def lease_new(
+    conn: aiosqlite.Connection, message_id: str, *, now: float, visibility: float
+) -> str:
+    """Lease a row just queued if it is first in line for its key; its receipt, else ""."""
+    cursor = await conn.execute(_HEAD, (message_id,))
+    head = await cursor.fetchone()
+    await cursor.close()
+    if head is None:
+        return ""
+    receipt = f"{message_id}.{new_receipt_token()}"
+    await conn.execute(
+        "UPDATE queue SET receipt = ?, leased_until = ?, due_at = ?, attempts = attempts + 1"
+        " WHERE seq = ?",
+        (receipt, now + visibility, now + visibility, head[0]),
+    )
+    return receipt
 
 
 async def _held(conn: aiosqlite.Connection, receipt: str, now: float) -> int:

@@ -97,6 +97,12 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at REAL NOT NULL
     );
     """,
+    # 2: a card copy may carry a stable id; writing a copy with the same id replaces it.
+    """
+    ALTER TABLE card_copies ADD COLUMN copy_id TEXT NOT NULL DEFAULT '';
+    CREATE UNIQUE INDEX card_copies_by_copy_id ON card_copies (claim_id, copy_id)
+        WHERE copy_id != '';
+    """,
 )
 
 

@@ -233,7 +233,7 @@ async def test_invoice_in_use_leaves_nothing_half_written(storage: Storage) -> N
 async def test_stale_consume_leaves_nothing_half_written(
     storage: Storage, clock: FakeClock
 ) -> None:
-    assert await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", {"text": "报销"}, 60)
+    await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", {"text": "报销"}, 60)
     [leased] = await storage.lease("inbound", 1, visibility=30)
     clock.advance(31)
     claim = make_claim(1)
@@ -363,6 +363,22 @@ async def test_card_copies_append_per_claim(storage: Storage) -> None:
         await storage.add_card_copy(dataclasses.replace(copies[0], recipient=""))
     with pytest.raises(InvalidInput):
         await storage.card_copies("nope")
+
+
+async def test_a_card_copy_with_an_id_is_replaced_in_place(storage: Storage) -> None:
+    claim_id = "BX-2026-000001"
+    first = CardCopy(claim_id, "feishu", "ou_boss", "approval", (("message_id", "om_1"),), "c1")
+    second = CardCopy(claim_id, "wecom", "zhangsan", "approval", (("code", "r1"),), "c2")
+    loose = CardCopy(claim_id, "dingtalk", "0123", "notice", ())
+    for copy in (first, second, loose, loose):
+        await storage.add_card_copy(copy)
+    renewed = dataclasses.replace(first, template="approved", ref=(("message_id", "om_2"),))
+    await storage.add_card_copy(renewed)
+    await storage.add_card_copy(dataclasses.replace(second, claim_id="BX-2026-000002"))
+    assert await storage.card_copies(claim_id) == [renewed, second, loose, loose]
+    assert await storage.card_copies("BX-2026-000002") == [
+        dataclasses.replace(second, claim_id="BX-2026-000002")
+    ]
 
 
 # -- attachments -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from storage.base import TOPICS, InvalidInput, StaleReceipt, Storage
+from storage.models import Commit
 from tests.contract.queue_model import QueueModel
 from tests.contract.support import BACKENDS, START, FakeClock, MakeStorage
 
@@ -223,16 +224,39 @@ async def test_queue_rows_for_operators(storage: Storage, clock: FakeClock) -> N
 
 async def test_put_inbound_dedups_and_enqueues(storage: Storage, clock: FakeClock) -> None:
     payload = {"text": "报销 打车 45.5"}
-    assert await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", payload, 300)
-    assert not await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", payload, 300)
+    assert await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", payload, 300) == ""
+    assert await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", payload, 300) is None
     assert not await storage.mark_seen("feishu", "ev-1", 300)  # one dedup store
-    assert await storage.put_inbound("wecom", "ev-1", "wecom:zhangsan", payload, 300)
+    assert await storage.put_inbound("wecom", "ev-1", "wecom:zhangsan", payload, 300) == ""
     [row, other] = await storage.queue_rows("inbound", dead=False)
     assert (row.dedup, row.key, row.payload) == ("feishu:ev-1", "feishu:ou_alice", payload)
     assert other.dedup == "wecom:ev-1"
     clock.advance(301)
-    assert await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", payload, 300)
+    assert await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", payload, 300) == ""
     assert (await storage.queue_depth())["inbound"] == (3, 0)
+
+
+async def test_put_inbound_can_lease_the_new_row_to_the_caller(
+    storage: Storage, clock: FakeClock
+) -> None:
+    receipt = await storage.put_inbound("feishu", "click-1", "feishu:ou_boss", {}, 300, lease_for=5)
+    assert receipt
+    assert await storage.lease("inbound", 10, 30) == []  # leased to the caller
+    assert await storage.put_inbound("feishu", "click-1", "feishu:ou_boss", {}, 300, 5) is None
+    # A second event of the same key waits its turn: no lease while an older row is live.
+    assert await storage.put_inbound("feishu", "click-2", "feishu:ou_boss", {}, 300, 5) == ""
+    clock.advance(5)  # the caller did not finish: the row goes to the workers
+    [again] = await storage.lease("inbound", 10, 30)
+    assert (again.message.dedup, again.message.attempts) == ("feishu:click-1", 2)
+    with pytest.raises(StaleReceipt):
+        await storage.ack(receipt)
+    await storage.ack(again.receipt)
+    fresh = await storage.put_inbound("feishu", "click-3", "feishu:ou_cfo", {}, 300, lease_for=5)
+    assert fresh
+    await storage.commit(Commit(consume=fresh))
+    assert [m.dedup for m in await storage.queue_rows("inbound", dead=False)] == ["feishu:click-2"]
+    with pytest.raises(InvalidInput):
+        await storage.put_inbound("feishu", "click-4", "k", {}, 300, lease_for=-1)
 
 
 async def test_two_workers_never_hold_one_row_at_once(
