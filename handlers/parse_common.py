@@ -183,16 +183,8 @@ class Source:
             return ""
         return self.original[self._origin[start] : self._origin[end - 1] + 1]
 
-    def was_wide(self, index: int) -> bool:
-        """Whether ``text[index]`` was typed as a different (full-width) character."""
-        return self.original[self._origin[index]] != self.text[index]
-
 
 _S = TypeVar("_S", bound=Span)
-
-
-def normalize(text: str) -> str:
-    return Source(text).text
 
 
 def mask(text: str, spans: list[Span]) -> str:

@@ -157,14 +157,12 @@ def find_categories(text: str, categories: Sequence[CategoryConfig]) -> list[Cat
 
 
 def _language(text: str, hint: str | None) -> str:
-    hinted = None if hint is None else ("en-US" if hint.lower().startswith("en") else "zh-CN")
+    """The script the text is written in; the hint decides mixed or script-less text ("45")."""
     has_cjk = any(is_cjk(c) for c in text)
     has_latin = any(c.isascii() and c.isalpha() for c in text)
-    if hinted and (has_cjk == has_latin or (hinted == "zh-CN") == has_cjk):
-        return hinted
-    if has_cjk:
-        return "zh-CN"
-    return "en-US" if has_latin else "zh-CN"
+    if has_cjk != has_latin:
+        return "zh-CN" if has_cjk else "en-US"
+    return "en-US" if hint is not None and hint.lower().startswith("en") else "zh-CN"
 
 
 def _chunks(scan: str, start: int) -> list[tuple[int, int]]:
