@@ -216,3 +216,17 @@ async def test_http_mode_cards_call_back_over_http_and_register_their_route(
     await platform.register_card_callback("https://claims.example.com/")
     [call] = fake.calls_to("/v1.0/card/callbacks/register")
     assert call.body["callbackUrl"] == f"https://claims.example.com/dingtalk/cards/{CARD_TOKEN}"
+
+
+async def test_token_is_refreshed_before_it_expires(
+    fake: FakeDingtalk, http: aiohttp.ClientSession
+) -> None:
+    fake.token_ttl = 2  # the cache keeps a token for half its life when it is this short
+    api = DingtalkAPI(http, client_id=fake.client_id, client_secret=fake.client_secret,
+                      base_url=fake.url, oapi_base_url=fake.url, sleep=no_sleep)
+    body = {"userIds": ["u"], "msgParam": "{}"}
+    await api.call("POST", BATCH, body)
+    await asyncio.sleep(1.1)
+    await api.call("POST", BATCH, body)
+    assert len(fake.calls_to("/v1.0/oauth2/accessToken")) == 2
+    assert [c.path for c in fake.calls].count(BATCH) == 2

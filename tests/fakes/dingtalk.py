@@ -132,7 +132,7 @@ class FakeDingtalk:
     ) -> None:
         self.client_id, self.client_secret, self.token_ttl = client_id, client_secret, token_ttl
         self.calls: list[Call] = []
-        self.tokens: set[str] = set()
+        self.tokens: dict[str, float] = {}  # token → when it expires (monotonic)
         self.failures: list[Failure] = []
         self.gateway = Gateway()
         self.cards: dict[str, dict[str, Any]] = {}  # outTrackId → the createAndDeliver body
@@ -213,14 +213,17 @@ class FakeDingtalk:
                 {"code": "InvalidAuthentication", "message": "不合法的access_token"}, status=401
             )
         token = request.query.get("access_token")
-        if request.path.startswith("/topapi/") and token not in self.tokens:
+        if request.path.startswith("/topapi/") and not self._valid(token):
             return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
         return await handler(request)  # type: ignore[no-any-return]
 
     def _authorised(self, request: web.Request) -> bool:
         if request.path in ("/v1.0/oauth2/accessToken", "/v1.0/gateway/connections/open"):
             return True
-        return request.headers.get("x-acs-dingtalk-access-token") in self.tokens
+        return self._valid(request.headers.get("x-acs-dingtalk-access-token"))
+
+    def _valid(self, token: str | None) -> bool:
+        return token is not None and self.tokens.get(token, 0.0) > time.monotonic()
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -230,7 +233,7 @@ class FakeDingtalk:
         if body.get("appKey") != self.client_id or body.get("appSecret") != self.client_secret:
             return _error("invalidClientIdOrSecret", "bad", 400)
         token = f"tok-{next(self._ids)}"
-        self.tokens.add(token)
+        self.tokens[token] = time.monotonic() + self.token_ttl
         return web.json_response({"accessToken": token, "expireIn": self.token_ttl})
 
     async def _ok(self, request: web.Request) -> web.Response:
