@@ -3,6 +3,7 @@
 Each route authenticates before it parses: the robot's HMAC headers, the events' SHA1
 signature and AES, and for card callbacks (for which DingTalk publishes no signature) the
 unguessable token in the path. Handlers still authorise every card action against storage.
+Event pushes carry no freshness window; a replayed push has the same event id and is deduped.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.platforms.base import (
     CardRenderer,
@@ -33,7 +35,7 @@ CARDS_PREFIX = "/dingtalk/cards/"
 
 @dataclass(frozen=True, slots=True)
 class _Route:
-    kind: str  # "robot" | "events" | "card"
+    kind: Literal["robot", "events", "card"]
 
 
 class DingtalkInbound:
