@@ -384,7 +384,7 @@ class FeishuCallbacks:
         mentions: Iterable[dict[str, Any]] = (),
         event_id: str = "",
     ) -> dict[str, Any]:
-        message = {
+        message: dict[str, Any] = {
             "message_id": message_id or f"om_{uuid.uuid4().hex}",
             "chat_id": chat_id,
             "chat_type": chat_type,

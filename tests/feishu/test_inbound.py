@@ -17,6 +17,7 @@ from cards import render_card
 from cards.samples import sample
 from tests.fakes.feishu import FeishuCallbacks
 from tests.feishu.conftest import TOKEN, RecordingSink, request, sealed
+from tests.feishu.test_crypto import GO_SDK_ENCRYPT
 
 
 @pytest.fixture
@@ -49,6 +50,15 @@ def test_url_verification_answers_the_plaintext_challenge(
     assert decoded.handshake is not None
     assert json.loads(decoded.handshake.body) == {"challenge": "ch-42"}
     assert decoded.handshake.content_type == "application/json"
+
+
+def test_the_go_sdk_vector_is_a_handshake_checked_by_its_header_token(config: FeishuConfig) -> None:
+    inbound = FeishuInbound(
+        replace(config, verification_token="v", encrypt_key="1212121212"), render_card
+    )
+    decoded = inbound.decode(request(json.dumps({"encrypt": GO_SDK_ENCRYPT}).encode(), {}))
+    assert decoded.handshake is not None
+    assert json.loads(decoded.handshake.body) == {"challenge": "1212"}
 
 
 def test_url_verification_with_a_wrong_token_is_refused(inbound: FeishuInbound) -> None:
@@ -331,7 +341,7 @@ async def test_a_message_delivered_three_times_has_one_effect(
     inbound: FeishuInbound, callbacks: FeishuCallbacks, sink: RecordingSink
 ) -> None:
     payload = callbacks.message("ou_a", {"text": "报销 打车 45"}, message_id="om_dup")
-    replies = []
+    replies: list[HttpReply] = []
     for _ in range(3):
         payload["header"]["event_id"] = f"redelivery-{len(replies)}"  # Feishu may change it
         replies.append(await deliver(inbound, sealed(callbacks, payload), sink))

@@ -40,7 +40,7 @@ async def test_events_and_card_clicks_over_the_long_connection(
         platform = build_feishu(ws_config, http, render_card, sink)
         workers = platform.workers()
         assert set(workers) == {"feishu-identity", "feishu-ws"}
-        task = asyncio.create_task(workers["feishu-ws"]())
+        task: asyncio.Future[None] = asyncio.ensure_future(workers["feishu-ws"]())
         try:
             callbacks = FeishuCallbacks(TOKEN)  # frames are plain JSON, no envelope
             message = callbacks.message("ou_a", {"text": "报销 打车 45"}, message_id="om_ws")
@@ -64,7 +64,7 @@ async def test_a_dead_endpoint_does_not_block_the_main_loop(config: FeishuConfig
     ws_config = replace(config, mode="websocket", base_url="http://127.0.0.1:9")
     async with aiohttp.ClientSession() as http:
         platform = build_feishu(ws_config, http, render_card, RecordingSink())
-        task = asyncio.create_task(platform.workers()["feishu-ws"]())
+        task: asyncio.Future[None] = asyncio.ensure_future(platform.workers()["feishu-ws"]())
         await asyncio.sleep(0.2)
         ticks = 0
         for _ in range(5):

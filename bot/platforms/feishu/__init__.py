@@ -19,6 +19,7 @@ from bot.platforms.base import (
     InboundAdapter,
     Messenger,
     PlatformAPIError,
+    TransientAPIError,
     Worker,
 )
 from bot.platforms.feishu.api import FeishuAPI
@@ -79,14 +80,14 @@ class FeishuPlatform:
         return self.decoder.bot_open_id
 
     async def keep_identity(self) -> None:
-        """Worker: identify now and again every few hours; retry a failure after a minute."""
+        """Worker: identify now and every few hours (sooner again after a transient failure)."""
         while True:
             try:
                 await self.identify()
                 delay = self._identity_refresh
             except PlatformAPIError as exc:
-                log.warning("feishu: cannot read the bot's identity yet: %s", exc)
-                delay = 60.0
+                log.warning("feishu: cannot read the bot's identity: %s", exc)
+                delay = 60.0 if isinstance(exc, TransientAPIError) else 3600.0
             await asyncio.sleep(delay)
 
 

@@ -43,10 +43,9 @@ class FeishuInbound:
 
     def decode(self, request: InboundRequest) -> Decoded:
         payload = self._open(request.body)
-        if text(payload, "type") == "url_verification":
-            self._check_token(text(payload, "token"))
-            return Decoded(handshake=HttpReply.json({"challenge": text(payload, "challenge")}))
         self._check_token(text(obj(payload, "header"), "token") or text(payload, "token"))
+        if text(payload, "type") == "url_verification":
+            return Decoded(handshake=HttpReply.json({"challenge": text(payload, "challenge")}))
         self._check_signature(request)
         return self.decode_payload(payload)
 
