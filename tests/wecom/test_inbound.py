@@ -116,6 +116,23 @@ def test_card_click_becomes_a_card_action(inbound: WecomInbound, callbacks: Weco
     assert event.event_id.startswith("evt:")
 
 
+@pytest.mark.parametrize(
+    ("key", "action", "form"),
+    [
+        ("reject:BX-1:4", "reject:BX-1:4", {"reason": "other"}),
+        ("approve:BX-1:4?reason=", "approve:BX-1:4", {"reason": ""}),
+        ("return:BX-1:4?reason=%E7%A5%A8&x=1", "return:BX-1:4", {"reason": "票", "x": "1"}),
+    ],
+)
+def test_a_button_key_may_preset_form_fields(
+    inbound: WecomInbound, callbacks: WecomCallbacks, key: str, action: str, form: dict[str, str]
+) -> None:
+    xml = callbacks.card_click("lisi", key, "t", "RC", selected={"reason": ["other"]})
+    [event] = deliver(inbound, callbacks, xml).events
+    assert isinstance(event, CardActionEvent)
+    assert (event.action, event.form) == (action, form)
+
+
 def test_other_events_are_system_events(inbound: WecomInbound, callbacks: WecomCallbacks) -> None:
     [event] = deliver(inbound, callbacks, callbacks.event("zhangsan", "enter_agent")).events
     assert isinstance(event, SystemEvent)

@@ -184,7 +184,7 @@ async def test_send_card(fake: FakeWecom, messenger: WecomMessenger) -> None:
     assert (sent.body["touser"], sent.body["msgtype"]) == ("lisi", "template_card")
     assert card["card_type"] == "button_interaction"
     assert [b["key"] for b in card["button_list"]] == [
-        "approve:BX-2026-000123:4",
+        "approve:BX-2026-000123:4?reason=",
         "reject:BX-2026-000123:4",
         "return:BX-2026-000123:4",
     ]

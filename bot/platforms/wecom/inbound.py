@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 from xml.etree.ElementTree import Element
 
 from bot.events import (
@@ -185,15 +186,26 @@ def _event(message: Element, actor: Actor, chat: ConversationRef) -> Event:
         "card_type": xml.text(message, "CardType"),
         "user_id": actor.user_id,
     }
+    action, form = button_key(key, selected_items(message))
     return CardActionEvent(
         PLATFORM,
         event_id,
         actor,
-        key,
-        form=selected_items(message),
+        action,
+        form=form,
         conversation=chat,
         card_ref={k: v for k, v in card_ref.items() if v},
     )
+
+
+def button_key(key: str, selected: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """Split ``payload?name=value`` into the action payload and the form.
+
+    A card's dropdowns are submitted with every button, so a button whose click must not carry
+    one (approve, beside the reject reasons) presets that field in its key; presets win.
+    """
+    action, _, preset = key.partition("?")
+    return action, {**selected, **dict(parse_qsl(preset, keep_blank_values=True))}
 
 
 def event_key(*parts: str) -> str:
