@@ -11,11 +11,11 @@ from aiohttp import web
 
 from bot import keys
 from bot.config_model import Config
+from bot.directory import OrgService
 from bot.dispatcher import Dispatcher, Router
 from bot.http import AiohttpHandler, metrics_middleware, platform_route
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.pipeline import Pipeline
-from bot.directory import OrgService
 from bot.platforms.base import EventSink, Messenger
 from bot.platforms.registry import PlatformFactory, configured_platforms
 from bot.workers.inbound import InboundHandler
@@ -115,8 +115,12 @@ def _platforms_ctx(
         }
         orgs = {n: OrgService(a.directory, platform=n) for n, a in adapters.items()}
         downloads = {n: a.messenger.download for n, a in adapters.items()}
+        def committed(topics: set[str]) -> None:
+            for topic in topics:
+                _wake(app, topic)
+
         dispatcher = Dispatcher(
-            router, app[keys.STORAGE], config, orgs, clock, downloads
+            router, app[keys.STORAGE], config, orgs, clock, downloads, committed
         )
         app[keys.DISPATCHER] = dispatcher
         pipeline.dispatcher = dispatcher

@@ -118,7 +118,9 @@ class Dispatcher:
         orgs: Mapping[str, OrgService],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         downloads: Mapping[str, Download] | None = None,
+        committed: Callable[[set[str]], None] = lambda topics: None,
     ) -> None:
+        self._committed = committed
         self._downloads = dict(downloads or {})
         self._router = router
         self._storage = storage
@@ -145,6 +147,7 @@ class Dispatcher:
             try:
                 if not ctx.commit.empty:
                     await self._storage.commit(ctx.commit)
+                    self._committed({m.topic for m in ctx.commit.messages})
             except VersionConflict:
                 if attempt == MAX_CONFLICT_RETRIES:
                     raise

@@ -10,13 +10,11 @@ if TYPE_CHECKING:  # the server imports handlers lazily; keep this package impor
 
 
 def build_router(config: Config) -> Router:
-    """Every handler router, most specific first; the fallback answers what none understood."""
+    """Every journey's router; card actions by prefix, and the chat handler for messages."""
     from bot.dispatcher import Router
-    from handlers import approvals
-    from handlers import help as help_handlers
+    from handlers import approvals, claims, drafts, filing, submission
 
     router = Router()
-    router.include(approvals.router)
-    router.include(help_handlers.router)
-    router.include(help_handlers.fallback_router())
+    for journey in (approvals, submission, drafts, claims, filing):
+        router.include(journey.router)
     return router

@@ -17,6 +17,7 @@ from handlers.common import (
     save,
     toast,
 )
+from handlers.conversation import load, store
 from handlers.texts import say
 from handlers.views import status_label
 from storage.models import Claim, ClaimStatus
@@ -24,6 +25,7 @@ from storage.models import Claim, ClaimStatus
 router = Router()
 
 DECIDE_VERBS = ("approve", "reject", "return")
+OTHER_REASON = "other"  # the preset choice meaning "I will type the reason"
 
 
 async def load_for_action(ctx: HandlerContext) -> tuple[Action, Claim] | None:
@@ -61,8 +63,28 @@ async def decide(ctx: HandlerContext) -> None:
     if loaded is None:
         return
     action, claim = loaded
-    actor = actor_of(ctx).user_id
     reason = ctx.event.form.get("reason", "").strip()
+    if reason == OTHER_REASON and action.verb != "approve":
+        await ask_reason(ctx, claim, action)
+        return
+    await apply_decision(ctx, claim, action, reason)
+
+
+async def ask_reason(ctx: HandlerContext, claim: Claim, action: Action) -> None:
+    """Cards without text inputs (WeCom, DingTalk): the reason comes as the next message."""
+    if not wf.can_decide(claim, actor_of(ctx).user_id):
+        await refuse(ctx, claim, wf.NotAllowed(claim, actor_of(ctx).user_id, action.verb))
+        return
+    conversation = await load(ctx)
+    conversation.asking = f"reason:{action.verb}:{action.claim_id}:{action.version}"
+    store(ctx, conversation)
+    ctx.inline = toast(say("reply_with_reason", ctx.lang, id=claim.id))
+    ctx.send(Text(Recipient(claim.platform, user_id=actor_of(ctx).user_id),
+                  say("reply_with_reason", ctx.lang, id=claim.id)))
+
+
+async def apply_decision(ctx: HandlerContext, claim: Claim, action: Action, reason: str) -> None:
+    actor = actor_of(ctx).user_id
     try:
         wf.expect_version(claim, action.version)
         if action.verb == "approve":

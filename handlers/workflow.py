@@ -158,6 +158,12 @@ def mark_paid(claim: Claim, actor_id: str, finance_ids: Sequence[str], now: date
     return _bump(claim, now, status=S.PAID)
 
 
+def cancel_draft(claim: Claim, now: datetime) -> Claim:
+    """The applicant drops a draft that was never submitted."""
+    _require(claim, "cancel", S.DRAFT)
+    return _bump(claim, now, status=S.WITHDRAWN)
+
+
 def edit_draft(claim: Claim, now: datetime, **changes: object) -> Claim:
     """Change items or title while the applicant still holds the claim."""
     _require(claim, "edit", S.DRAFT, S.RETURNED)

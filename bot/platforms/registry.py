@@ -43,7 +43,8 @@ def _wecom(config: WecomConfig) -> PlatformFactory:
 
         return build_wecom(config, http, render, sink)
 
-    return PlatformFactory("wecom", (("GET", "/wecom/callback"), ("POST", "/wecom/callback")), build)
+    routes = (("GET", "/wecom/callback"), ("POST", "/wecom/callback"))
+    return PlatformFactory("wecom", routes, build)
 
 
 def _dingtalk(config: DingtalkConfig) -> PlatformFactory:

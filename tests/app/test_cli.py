@@ -65,7 +65,7 @@ def test_serve_announces_and_stops_on_sigterm(tmp_path: Path) -> None:
             line = proc.stdout.readline()
             assert line.strip() == f"listening on http://127.0.0.1:{port}"
             url = f"http://127.0.0.1:{port}/healthz"
-            with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=5) as resp:
                 assert resp.status == 200
             started = time.monotonic()
             proc.send_signal(signal.SIGTERM)

@@ -31,18 +31,24 @@ from bot.replies import Recipient
 NAME = "loop"
 
 
+@dataclass
 class LoopInbound:
+    platform: str = NAME
+
     def decode(self, request: InboundRequest) -> Decoded:
+        name = self.platform
         try:
             body = json.loads(request.body)
-            actor = Actor(NAME, str(body["user"]))
+            actor = Actor(name, str(body["user"]))
             event: Event
             if "action" in body:
-                event = CardActionEvent(NAME, f"a:{body['id']}", actor, str(body["action"]),
+                event = CardActionEvent(name, f"a:{body['id']}", actor, str(body["action"]),
                                         dict(body.get("form", {})))
             else:
-                event = MessageEvent(NAME, f"m:{body['id']}", actor,
-                                     ConversationRef(NAME, str(body["user"])), str(body["text"]))
+                files = tuple(FileRef("image", str(h)) for h in body.get("files", ()))
+                event = MessageEvent(name, f"m:{body['id']}", actor,
+                                     ConversationRef(name, str(body["user"])),
+                                     str(body.get("text", "")), files)
         except (ValueError, KeyError, TypeError) as exc:
             raise InboundError(400, f"bad loopback body: {exc}") from exc
         return Decoded(events=[event])
@@ -57,6 +63,11 @@ class LoopInbound:
             "card": inline.card_name if inline else "",
             "toast": inline.toast.text if inline and inline.toast else "",
         })
+
+
+def _short(to: Recipient) -> str:
+    """``loop:u:<user>`` / ``loop:c:<chat>``, whatever platform name the loopback speaks as."""
+    return f"loop:{'u' if to.user_id else 'c'}:{to.user_id or to.chat_id}"
 
 
 @dataclass
@@ -76,13 +87,13 @@ class LoopMessenger:
 
     async def send_text(self, to: Recipient, text: str) -> dict[str, str]:
         self._maybe_fail()
-        return self._record({"kind": "text", "to": to.key, "text": text})
+        return self._record({"kind": "text", "to": _short(to), "text": text})
 
     async def send_card(
         self, to: Recipient, name: str, data: Mapping[str, Any], lang: str
     ) -> dict[str, str]:
         self._maybe_fail()
-        return self._record({"kind": "card", "to": to.key, "name": name, "data": dict(data)})
+        return self._record({"kind": "card", "to": _short(to), "name": name, "data": dict(data)})
 
     async def update_card(
         self, ref: Mapping[str, str], name: str, data: Mapping[str, Any], lang: str
@@ -92,7 +103,7 @@ class LoopMessenger:
         return dict(ref)
 
     async def download(self, file: FileRef) -> tuple[bytes, str]:
-        return b"", "application/octet-stream"
+        return f"receipt {file.handle}".encode(), "image/jpeg"
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> None:
         async def enough() -> None:
@@ -103,29 +114,43 @@ class LoopMessenger:
         await asyncio.wait_for(enough(), timeout)
 
 
+@dataclass
 class LoopDirectory:
+    users: dict[str, DirectoryUser] = field(default_factory=dict)
+    departments: dict[str, DirectoryDepartment] = field(default_factory=dict)
+
     async def get_user(self, user_id: str) -> DirectoryUser:
-        return DirectoryUser(user_id, name=user_id)
+        if user_id not in self.users:
+            raise PlatformAPIError(NAME, 404, f"no user {user_id}")
+        return self.users[user_id]
 
     async def get_department(self, department_id: str) -> DirectoryDepartment:
-        return DirectoryDepartment(department_id)
+        if department_id not in self.departments:
+            raise PlatformAPIError(NAME, 404, f"no department {department_id}")
+        return self.departments[department_id]
 
 
 @dataclass
 class LoopPlatform:
-    messenger: LoopMessenger = field(default_factory=LoopMessenger)
+    """Speaks as platform ``name`` (use a real name, e.g. "feishu", to get its config)."""
+
     name: str = NAME
+    messenger: LoopMessenger = field(default_factory=LoopMessenger)
     routes: Sequence[tuple[str, str]] = (("POST", "/loop/events"),)
     card_budget: float = 2.0
-    inbound: LoopInbound = field(default_factory=LoopInbound)
     directory: LoopDirectory = field(default_factory=LoopDirectory)
+    inbound: LoopInbound = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.inbound = LoopInbound(self.name)
 
     def workers(self) -> Mapping[str, Worker]:
         return {}
 
 
 def loop_factory(platform: LoopPlatform) -> PlatformFactory:
-    return PlatformFactory(NAME, tuple(platform.routes), lambda http, render, sink: platform)
+    return PlatformFactory(platform.name, tuple(platform.routes),
+                           lambda http, render, sink: platform)
 
 
 __all__ = ["LoopPlatform", "PlatformAPIError", "TransientAPIError", "loop_factory"]

@@ -1,0 +1,189 @@
+"""Drafts: items land on the draft claim, the draft card, editing, cancelling and choices."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.dispatcher import HandlerContext, Router
+from bot.events import CardActionEvent
+from bot.replies import Card, CardUpdate, InlineReply, Text, Toast
+from handlers import workflow as wf
+from handlers.cards import draft_data, status_data
+from handlers.common import actor_of, display_names, person_of, reply_to, save, toast
+from handlers.conversation import Conversation, forget, load, store
+from handlers.items import Answer, category_of, make_item, missing_field, read_answer
+from handlers.parsing import Command, detect_command
+from handlers.texts import say
+from storage.models import Claim, ClaimStatus
+
+router = Router()
+
+EDITABLE = (ClaimStatus.DRAFT, ClaimStatus.RETURNED)
+
+
+def command_of(text: str) -> Command | None:
+    return detect_command(text) if text else None
+
+
+async def open_draft(ctx: HandlerContext, conversation: Conversation) -> Claim | None:
+    if not conversation.draft:
+        return None
+    claim = await ctx.storage.get_claim(conversation.draft)
+    if claim is None or claim.status not in EDITABLE:
+        conversation.draft = ""
+        return None
+    return claim
+
+
+async def continue_item(ctx: HandlerContext, conversation: Conversation) -> None:
+    """File the item being filled if it is complete, else ask for its next missing field."""
+    field = missing_field(conversation.item, conversation.extra, ctx.config.categories)
+    if field:
+        conversation.asking = field
+        store(ctx, conversation)
+        ask(ctx, conversation, field)
+        return
+    item = make_item(conversation.item, conversation.extra, conversation.attachments)
+    draft = await open_draft(ctx, conversation)
+    if draft is None:
+        person = await person_of(ctx, actor_of(ctx))
+        claim_id = await ctx.storage.allocate_claim_id(ctx.now.year)
+        after = Claim(claim_id, person, (item,), ClaimStatus.DRAFT, ctx.now, ctx.now,
+                      title=item.description)
+        save(ctx, None, after, "created")
+    else:
+        after = wf.edit_draft(draft, ctx.now, items=(*draft.items, item))
+        save(ctx, draft, after, "item_added", item.category)
+    conversation.draft = after.id
+    conversation.reset_item()
+    if conversation.queue:
+        conversation.item = conversation.queue.pop(0)
+        await continue_item(ctx, conversation)
+        return
+    store(ctx, conversation)
+    await show_draft(ctx, after)
+
+
+def ask(ctx: HandlerContext, conversation: Conversation, field: str) -> None:
+    if field == "category":
+        choices = [{"label": c.name, "action": f"choose:category:{c.code}"}
+                   for c in ctx.config.categories]
+        text = say("ask_category", ctx.lang)
+    elif field.startswith("field:"):
+        category = category_of(conversation.item.get("category", ""), ctx.config.categories)
+        key = field.removeprefix("field:")
+        label = next((f.label for f in category.fields if f.key == key), key) if category else key
+        choices, text = [], say("ask_field", ctx.lang, label=label)
+    else:
+        choices, text = [], say(f"ask_{field}", ctx.lang)
+    data = {"text": text, "choices": choices,
+            "input": {"name": "answer", "placeholder": say("reply_placeholder", ctx.lang)}}
+    ctx.send(Card(reply_to(ctx), "prompt", data, lang=ctx.lang))
+
+
+async def show_draft(ctx: HandlerContext, claim: Claim) -> None:
+    names = await display_names(ctx, claim)
+    ctx.send(Card(reply_to(ctx), "claim_draft", draft_data(claim, names, ctx),
+                  claim_id=claim.id, lang=ctx.lang))
+
+
+async def attach(ctx: HandlerContext, conversation: Conversation, stored: list[str]) -> None:
+    if conversation.item or conversation.asking == "new_item":
+        conversation.attachments.extend(stored)
+        conversation.asking = conversation.asking or "new_item"
+        store(ctx, conversation)
+        ctx.send(Text(reply_to(ctx), say("receipt_kept", ctx.lang, count=len(stored))))
+        return
+    draft = await open_draft(ctx, conversation)
+    if draft is None or not draft.items:
+        conversation.attachments = stored
+        conversation.asking = "new_item"
+        store(ctx, conversation)
+        ctx.send(Text(reply_to(ctx), say("receipt_first", ctx.lang)))
+        return
+    last = draft.items[-1]
+    items = (*draft.items[:-1], replace(last, attachments=(*last.attachments, *stored)))
+    after = wf.edit_draft(draft, ctx.now, items=items)
+    save(ctx, draft, after, "receipt_attached", str(len(stored)))
+    await show_draft(ctx, after)
+
+
+async def cancel(ctx: HandlerContext, conversation: Conversation) -> None:
+    draft = await open_draft(ctx, conversation)
+    if draft is not None and draft.status is ClaimStatus.DRAFT:
+        after = wf.cancel_draft(draft, ctx.now)
+        save(ctx, draft, after, "cancelled")
+        ctx.send(CardUpdate(after.id, "claim_draft", "claim_status",
+                            status_data(after, await display_names(ctx, after), ctx)))
+    forget(ctx, conversation)
+    ctx.send(Text(reply_to(ctx), say("cancelled", ctx.lang)))
+
+
+async def edit(ctx: HandlerContext, conversation: Conversation, command: Command) -> None:
+    """``金额改成 50``: change the item being filled, else the draft's last (or numbered) item."""
+    field = command.field or ""
+    reply = read_answer(field, command.value, ctx.config.categories, ctx.now.date(), ctx.lang)
+    if reply.retry:
+        ctx.send(Text(reply_to(ctx), reply.retry))
+        return
+    if conversation.item:
+        conversation.item[field] = reply.value
+        await continue_item(ctx, conversation)
+        return
+    draft = await open_draft(ctx, conversation)
+    if draft is None or not draft.items:
+        ctx.send(Text(reply_to(ctx), say("nothing_to_edit", ctx.lang)))
+        return
+    await _edit_item(ctx, draft, command, reply)
+
+
+async def _edit_item(ctx: HandlerContext, draft: Claim, command: Command, reply: Answer) -> None:
+    index = (command.item or len(draft.items)) - 1
+    if not 0 <= index < len(draft.items):
+        ctx.send(Text(reply_to(ctx), say("no_such_item", ctx.lang, count=len(draft.items))))
+        return
+    values = {"amount": reply.value, "spent_on": reply.value, "category": reply.value,
+              "description": reply.value}
+    field = command.field or "description"
+    item = make_item(
+        {"category": draft.items[index].category, "amount": str(draft.items[index].amount),
+         "spent_on": draft.items[index].spent_on.isoformat(),
+         "description": draft.items[index].description,
+         "invoice": draft.items[index].invoice_key, field: values[field]},
+        dict(draft.items[index].extra), draft.items[index].attachments,
+    )
+    items = (*draft.items[:index], item, *draft.items[index + 1:])
+    after = wf.edit_draft(draft, ctx.now, items=items)
+    save(ctx, draft, after, "item_edited", field)
+    await show_draft(ctx, after)
+
+
+@router.card_action("choose")
+async def choose(ctx: HandlerContext) -> None:
+    """A choice on a prompt card (``choose:category:taxi``) answers the open question."""
+    assert isinstance(ctx.event, CardActionEvent)
+    parts = ctx.event.action.split(":", 2)
+    conversation = await load(ctx)
+    if len(parts) != 3 or conversation.asking != parts[1]:
+        ctx.inline = toast(say("unknown_action", ctx.lang), "warning")
+        return
+    conversation.item[parts[1]] = parts[2]
+    ctx.inline = InlineReply(toast=Toast(say("noted", ctx.lang), "success"))
+    await continue_item(ctx, conversation)
+
+
+@router.card_action("add_item")
+async def add_item(ctx: HandlerContext) -> None:
+    conversation = await load(ctx)
+    conversation.reset_item()
+    conversation.asking = "new_item"
+    store(ctx, conversation)
+    ctx.inline = toast(say("describe_expense", ctx.lang))
+    ctx.send(Text(reply_to(ctx), say("describe_expense", ctx.lang)))
+
+
+@router.card_action("cancel")
+async def cancel_clicked(ctx: HandlerContext) -> None:
+    conversation = await load(ctx)
+    await cancel(ctx, conversation)
+    ctx.inline = toast(say("cancelled", ctx.lang))

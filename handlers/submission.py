@@ -1,0 +1,109 @@
+"""Submitting (and resubmitting) a claim: policy blocks, invoice locks, routing, first cards."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.dispatcher import HandlerContext, Router
+from bot.replies import CardUpdate, InlineReply, Toast
+from handlers import workflow as wf
+from handlers.approvals import load_for_action, send_approval_cards, send_finance_notices
+from handlers.cards import draft_data, status_data
+from handlers.common import actor_of, audit, display_names, save, toast
+from handlers.conversation import forget, load, store
+from handlers.policy import blocking, claim_flags
+from handlers.routing import RoutingPolicy, plan_route_detailed
+from handlers.texts import say
+from storage.models import Claim, ClaimStatus
+
+router = Router()
+
+
+async def invoice_conflicts(ctx: HandlerContext, claim: Claim) -> list[str]:
+    """A message per invoice that already backs another live claim, naming that claim."""
+    problems = []
+    for key in claim.invoice_keys:
+        holder_id = await ctx.storage.invoice_holder(key)
+        if holder_id and holder_id != claim.id:
+            holder = await ctx.storage.get_claim(holder_id)
+            who = holder.applicant.name if holder else ""
+            problems.append(say("invoice_in_use", ctx.lang, invoice=key, claim=holder_id,
+                                applicant=who))
+    return problems
+
+
+@router.card_action("submit")
+async def submit(ctx: HandlerContext) -> None:
+    loaded = await load_for_action(ctx)
+    if loaded is None:
+        return
+    action, claim = loaded
+    if actor_of(ctx).user_id != claim.applicant.user_id:
+        audit(ctx, claim.id, "refused", "submit by someone other than the applicant")
+        ctx.inline = toast(say("not_your_claim", ctx.lang), "error")
+        return
+    try:
+        wf.expect_version(claim, action.version)
+        submitted = wf.submit(claim, ctx.now)
+    except wf.WorkflowError:
+        names = await display_names(ctx, claim)
+        ctx.inline = InlineReply(Toast(say("card_outdated", ctx.lang), "warning"),
+                                 "claim_status", status_data(claim, names, ctx))
+        return
+    flags = claim_flags(claim, ctx.config.categories, ctx.now.date())
+    problems = [f.text(ctx.lang) for f in blocking(flags)] + await invoice_conflicts(ctx, claim)
+    if problems:
+        audit(ctx, claim.id, "submit_blocked", "；".join(problems))
+        ctx.inline = toast(say("cannot_submit", ctx.lang, problems="；".join(problems)), "error")
+        return
+    await route_and_announce(ctx, claim, submitted, [f.zh for f in flags])
+
+
+async def route_and_announce(
+    ctx: HandlerContext, before: Claim, submitted: Claim, flags: list[str]
+) -> None:
+    org = ctx.org()
+    policy = RoutingPolicy.from_config(ctx.config, submitted.platform)
+    plan = None
+    if org is not None:
+        plan = await plan_route_detailed(submitted, ctx.config.approval.steps, org, policy)
+    if plan is None or (not plan.steps and plan.skipped):
+        audit(ctx, before.id, "submit_blocked", "no approver could be resolved")
+        ctx.inline = toast(say("no_route", ctx.lang), "error")
+        return
+    routed = wf.start_approval(submitted, [p.step for p in plan.steps], ctx.now)
+    routed = replace(routed, flags=tuple(flags))
+    save(ctx, before, routed, "submitted", f"{len(routed.steps)} steps")
+    ctx.commit.invoice_locks.extend((key, routed.id) for key in routed.invoice_keys)
+    names = await display_names(ctx, routed)
+    status = status_data(routed, names, ctx)
+    for template in ("claim_draft", "claim_status"):
+        ctx.send(CardUpdate(routed.id, template, "claim_status", status, ctx.lang))
+    if routed.status is ClaimStatus.APPROVING:
+        send_approval_cards(ctx, routed, names)
+    else:
+        send_finance_notices(ctx, routed, names)
+    ctx.inline = InlineReply(Toast(say("submitted", ctx.lang, id=routed.id), "success"),
+                             "claim_status", status)
+    conversation = await load(ctx)
+    if conversation.draft == routed.id:
+        forget(ctx, conversation)
+
+
+@router.card_action("resubmit")
+async def reopen_returned(ctx: HandlerContext) -> None:
+    """A returned claim opens as the applicant's draft again: edit it, then submit."""
+    loaded = await load_for_action(ctx)
+    if loaded is None:
+        return
+    _, claim = loaded
+    if actor_of(ctx).user_id != claim.applicant.user_id or claim.status is not ClaimStatus.RETURNED:
+        ctx.inline = toast(say("card_outdated", ctx.lang), "warning")
+        return
+    conversation = await load(ctx)
+    conversation.reset_item()
+    conversation.draft = claim.id
+    store(ctx, conversation)
+    names = await display_names(ctx, claim)
+    ctx.inline = InlineReply(Toast(say("edit_then_submit", ctx.lang), "info"), "claim_draft",
+                             draft_data(claim, names, ctx))
