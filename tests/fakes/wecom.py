@@ -252,6 +252,8 @@ class FakeWecom:
         code = self.codes.get(str(body.get("response_code", "")))
         if code is None or code.used or self.clock() - code.issued > CODE_TTL:
             return _error(BAD_PARAMETER, "invalid response_code")
+        if self._task_of(code.msgid) not in ("", body.get("template_card", {}).get("task_id")):
+            return _error(BAD_PARAMETER, "response_code belongs to another card")
         code.used = True
         self.updates.append(body)
         return _ok(invaliduser=[])
@@ -282,6 +284,10 @@ class FakeWecom:
         if department is None:
             return _error(60123, "invalid party id")
         return _ok(department=department)
+
+    def _task_of(self, msgid: str) -> str:
+        sent = next((s for s in self.sent if s.msgid == msgid), None)
+        return str(sent.body.get("template_card", {}).get("task_id", "")) if sent else ""
 
     def _issue_code(self, msgid: str) -> str:
         code = f"rc-{next(self._ids)}-{os.urandom(6).hex()}"
