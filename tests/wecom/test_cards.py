@@ -134,3 +134,20 @@ def test_a_prompt_without_choices_is_a_text_message() -> None:
         "msgtype": "text",
         "text": {"content": "这笔费用属于哪一类？\n也可以直接回复文字"},
     }
+
+
+def payloads(data: Any) -> set[str]:
+    """Every action payload in a sample: ``actions`` values, ``open`` and ``action`` strings."""
+    if isinstance(data, dict):
+        found = {v for k, v in data.items() if k in ("open", "action") and isinstance(v, str)}
+        found |= set(data.get("actions", {}).values())
+        return found | {p for v in data.values() for p in payloads(v)}
+    if isinstance(data, list):
+        return {p for v in data for p in payloads(v)}
+    return set()
+
+
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_every_action_in_the_data_is_a_button(name: str) -> None:
+    message = render_card("wecom", name, sample(name))
+    assert {key.partition("?")[0] for key in actions(message)} == payloads(sample(name))

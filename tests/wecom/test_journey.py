@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,10 @@ async def submitted(client: Any, fake: FakeWecom, callbacks: WecomCallbacks) -> 
     return (await eventually(lambda: cards_to(fake, "lisi")))[-1]
 
 
+def fake_updates_to(fake: FakeWecom, user: str) -> list[Any]:
+    return [u for u in fake.updates if u["userids"] == [user]]
+
+
 def texts_to(fake: FakeWecom, user: str) -> list[str]:
     return [
         s.body["text"]["content"]
@@ -154,3 +159,23 @@ async def test_reject_with_other_asks_for_a_message(
     await eventually(lambda: texts_to(fake, "lisi"))
     await say(client, callbacks, "lisi", "发票抬头不对")
     await eventually(lambda: any("发票抬头不对" in t for t in texts_to(fake, "zhangsan")))
+
+
+async def test_a_receipt_photo_is_downloaded_and_attached(
+    client: Any, fake: FakeWecom, callbacks: WecomCallbacks
+) -> None:
+    await say(client, callbacks, "zhangsan", "报销 办公 45.5 昨天 买文具")
+    await eventually(lambda: cards_to(fake, "zhangsan"))
+    fake.add_media("MEDIA_RECEIPT", b"\xff\xd8\xff\xe0 a receipt", "image/jpeg")
+    query, body = callbacks.seal(callbacks.image("zhangsan", "MEDIA_RECEIPT"))
+    assert (await client.post("/wecom/callback", params=query, data=body)).status == 200
+    await eventually(lambda: fake.calls_to("media/get"))
+    attached = await eventually(
+        lambda: [
+            c
+            for c in [s.body for s in cards_to(fake, "zhangsan")]
+            + fake_updates_to(fake, "zhangsan")
+            if '"附件", "value": "1"' in json.dumps(c, ensure_ascii=False)
+        ]
+    )
+    assert attached
