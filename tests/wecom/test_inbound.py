@@ -288,9 +288,21 @@ def test_a_non_xml_root(inbound: WecomInbound, callbacks: WecomCallbacks) -> Non
     assert refused(inbound, post(query, b"<html><Encrypt>a</Encrypt></html>")).status == 400
 
 
-def test_a_card_event_without_key(inbound: WecomInbound, callbacks: WecomCallbacks) -> None:
-    xml = callbacks.card_click("lisi", "", "t", "RC")
-    assert refused(inbound, post(*callbacks.seal(xml))).status == 400
+def test_a_card_event_without_key_is_a_system_event(
+    inbound: WecomInbound, callbacks: WecomCallbacks
+) -> None:
+    [event] = deliver(inbound, callbacks, callbacks.card_click("lisi", "", "t", "RC")).events
+    assert isinstance(event, SystemEvent)
+    assert event.kind == "template_card_event"
+
+
+def test_a_message_without_msgid_still_dedups(
+    inbound: WecomInbound, callbacks: WecomCallbacks
+) -> None:
+    xml = callbacks.text("u", "x", msg_id="1", at=1_700_000_000).replace("<MsgId>1</MsgId>", "")
+    first, again = deliver(inbound, callbacks, xml), deliver(inbound, callbacks, xml)
+    assert first.events[0].event_id == again.events[0].event_id
+    assert first.events[0].event_id.startswith("evt:")
 
 
 # -- acknowledgement -----------------------------------------------------------------------

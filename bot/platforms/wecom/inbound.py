@@ -160,9 +160,12 @@ def to_event(message: Element, corp_id: str) -> Event:
     if kind == "event":
         return _event(message, actor, chat)
     msg_id = xml.text(message, "MsgId")
-    if not msg_id:
-        raise InboundError(400, "message without MsgId")
-    event_id = f"msg:{msg_id}"
+    created = xml.text(message, "CreateTime")
+    event_id = (
+        f"msg:{msg_id}"
+        if msg_id
+        else event_key(user_id, created, kind, xml.text(message, "Content"))
+    )
     if kind == "text":
         text = xml.text(message, "Content")
         return MessageEvent(PLATFORM, event_id, actor, chat, text=text, message_id=msg_id)
@@ -176,10 +179,8 @@ def _event(message: Element, actor: Actor, chat: ConversationRef) -> Event:
     name = xml.text(message, "Event")
     key, task_id = xml.text(message, "EventKey"), xml.text(message, "TaskId")
     event_id = event_key(actor.user_id, xml.text(message, "CreateTime"), name, key, task_id)
-    if name not in CARD_EVENTS:
+    if name not in CARD_EVENTS or not key:
         return SystemEvent(PLATFORM, event_id, name or "unknown", actor)
-    if not key:
-        raise InboundError(400, "card event without EventKey")
     card_ref = {
         "task_id": task_id,
         "response_code": xml.text(message, "ResponseCode"),
