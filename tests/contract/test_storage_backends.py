@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 
 from storage import open_storage, sqlite_schema
 from storage.base import InvalidInput, StorageError, StorageUnavailable
+from storage.models import CardCopy
 from storage.redis import RedisStorage
 from storage.sqlite import SqliteStorage
 from storage.sqlite_schema import MIGRATIONS
@@ -129,3 +132,31 @@ async def test_sqlite_failed_migration_changes_nothing(
         assert tables == []
     finally:
         conn.close()
+
+
+async def test_sqlite_upgrades_a_version_1_file_in_place(tmp_path: Path) -> None:
+    path = str(tmp_path / "claimbot.db")
+    old = CardCopy("BX-2026-000001", "feishu", "ou_boss", "approval", (("message_id", "om_1"),))
+    v1_fields = {k: v for k, v in dataclasses.asdict(old).items() if k != "copy_id"}
+    doc = json.dumps({**v1_fields, "ref": [["message_id", "om_1"]]})
+    conn = sqlite3.connect(path)
+    try:
+        for statement in sqlite_schema.statements(MIGRATIONS[0]):
+            conn.execute(statement)
+        conn.execute("INSERT INTO card_copies (claim_id, doc) VALUES (?, ?)", (old.claim_id, doc))
+        conn.execute("PRAGMA user_version = 1")
+        conn.commit()
+    finally:
+        conn.close()
+    upgraded = SqliteStorage(path)
+    await upgraded.open()
+    try:
+        tracked = dataclasses.replace(old, recipient="ou_cfo", copy_id="c1")
+        await upgraded.add_card_copy(tracked)
+        await upgraded.add_card_copy(dataclasses.replace(tracked, template="approved"))
+        assert await upgraded.card_copies(old.claim_id) == [
+            old,
+            dataclasses.replace(tracked, template="approved"),
+        ]
+    finally:
+        await upgraded.close()
