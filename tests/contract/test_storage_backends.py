@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import shutil
+import socket
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -160,3 +164,59 @@ async def test_sqlite_upgrades_a_version_1_file_in_place(tmp_path: Path) -> None
         ]
     finally:
         await upgraded.close()
+
+
+@pytest.fixture
+async def private_redis(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+    """A throwaway redis-server this test may stop, on a free port."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = await asyncio.create_subprocess_exec(
+        binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await _wait_until_listening(port)
+        yield f"redis://127.0.0.1:{port}/0", server
+    finally:
+        if server.returncode is None:
+            server.terminate()
+        await server.wait()
+
+
+async def _wait_until_listening(port: int) -> None:
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    pytest.fail(f"redis-server did not listen on {port}")
+
+
+async def test_redis_going_away_is_unavailable(
+    private_redis: tuple[str, asyncio.subprocess.Process],
+) -> None:
+    url, server = private_redis
+    storage = RedisStorage(url)
+    await storage.open()
+    try:
+        assert await storage.mark_seen("feishu", "ev-1", 60)
+        server.terminate()
+        await server.wait()
+        assert not await storage.ping()
+        with pytest.raises(StorageUnavailable):
+            await storage.mark_seen("feishu", "ev-2", 60)
+        with pytest.raises(StorageUnavailable):
+            await storage.get_claim("BX-2026-000001")
+        with pytest.raises(StorageUnavailable):
+            await storage.commit(create(make_claim(1)))
+    finally:
+        await storage.close()
