@@ -46,8 +46,8 @@ _CNY_PREFIX = r"¥|rmb|cny|人民币"
 _CNY_UNIT = r"块钱|块|元|圆|rmb|cny|yuan|kuai|人民币"
 _ARABIC = re.compile(
     rf"""(?<![A-Za-z0-9.])
-    (?P<sign>-|负)?\s*
-    (?:(?P<pre>{_CNY_PREFIX})|(?P<fxpre>{_FOREIGN}))?\s*
+    (?:(?P<sign>-|负)\s*)?
+    (?:(?:(?P<pre>{_CNY_PREFIX})|(?P<fxpre>{_FOREIGN}))\s*)?
     (?P<sign2>-)?
     (?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?(?![\d,])|\d+(?:\.\d+)?)
     (?:\s*(?P<mult>[万千]))?
@@ -76,7 +76,7 @@ _CN_BIG = {**dict.fromkeys("万萬", 10**4), "亿": 10**8}
 _D = "".join(_CN_DIGIT)
 _CN_NUMBER = "".join(_CN_DIGIT) + "".join(_CN_UNIT) + "".join(_CN_BIG)
 _CHINESE = re.compile(
-    rf"""(?P<sign>负)?(?P<pre>¥|人民币)?\s*
+    rf"""(?P<sign>负)?(?:(?P<pre>¥|人民币)\s*)?
     (?:(?=[{_D}][角毛分])|(?P<int>[{_CN_NUMBER}]+)(?:点(?P<dec>[{_D}]+))?(?P<unit>块钱|块|元|圆)?)
     """,
     re.VERBOSE,

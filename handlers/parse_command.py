@@ -57,16 +57,16 @@ _FIELD_WORDS: dict[str, EditField] = {
     **dict.fromkeys(("说明", "描述", "备注", "事由", "description", "note"), "description"),
 }
 _FIELD = "|".join(sorted(_FIELD_WORDS, key=len, reverse=True))
-_ITEM = r"(?:第\s*(?P<n>\d{1,2})\s*[项条笔个]的?|item\s*#?(?P<n2>\d{1,2})\s*)?"
+_ITEM = r"(?:第\s*(?P<n>\d{1,2})\s*[项条笔个]的?|item\s*#?(?P<n2>\d{1,2}))?"
 _EDIT_ZH = re.compile(
-    rf"(?:把|将)?\s*{_ITEM}\s*(?P<field>{_FIELD})\s*(?:改成|改为|改|换成|更正为|修改为|应该是|应为|是)"
-    r"\s*[:]?\s*(?P<value>(?![成为]).+)",
-    re.IGNORECASE,
+    rf"(?:(?:把|将)\s*)?{_ITEM}\s*(?P<field>{_FIELD})\s*(?:改成|改为|改|换成|更正为|修改为|应该是|应为|是)"
+    r"\s*(?::\s*)?(?P<value>(?![成为]).+)",
+    re.IGNORECASE | re.DOTALL,
 )
 _EDIT_EN = re.compile(
     rf"(?:(?:change|set|edit|update|make)\s+(?:the\s+)?)?{_ITEM}\s*(?P<field>{_FIELD})"
     r"(?:\s+(?:to|is|=)\s*|\s*[:=]\s*|\s+)(?P<value>.+)",
-    re.IGNORECASE,
+    re.IGNORECASE | re.DOTALL,
 )
 
 

@@ -226,7 +226,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], _Resolver], ...] = tuple(
             _relative,
         ),
         (
-            r"(?P<which>上上个?|上个?|这个?|本|下个?)?\s*(?:周|星期|礼拜)(?P<d>[一二三四五六日天1-7])",
+            r"(?:(?P<which>上上个?|上个?|这个?|本|下个?)\s*)?(?:周|星期|礼拜)(?P<d>[一二三四五六日天1-7])",
             _zh_weekday,
         ),
         (

@@ -23,11 +23,13 @@ what to ask. Text with no amount, category or date at all yields no items.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from itertools import pairwise
+from typing import TypeVar
 
 from bot.config_model import CategoryConfig
 from handlers.parse_amount import (
@@ -70,7 +72,7 @@ __all__ = [
 
 _TRIGGER = re.compile(r"\s*(?:/claim|new\s+claim|claim|我要报销|报销)(?![a-z])\s*:?", re.I)
 _NOISE = re.compile(rf"{CLAIM_ID}|(?<!\d)\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?!\d)", re.I)
-_SEPARATOR = re.compile(r"[;,\n、。]|\s+(?:and|plus)\s+|\s*\+\s*|以及|还有|另外", re.I)
+_SEPARATOR = re.compile(r"[;,\n、。+]|(?<!\s)\s+(?:and|plus)\s+|以及|还有|另外", re.I)
 # Words that only joined a description to what was taken out of it ("on Nov 3", "花了45",
 # "日期：昨天"), and labels before the description itself ("事由：拜访客户").
 _EDGE_WORDS = r"on|for|at|date|amount|category"
@@ -116,6 +118,14 @@ class CategoryMatch(Span):
     name: str
 
 
+_T = TypeVar("_T", bound=Span)
+
+
+def _slice(spans: list[_T], start: int, end: int) -> list[_T]:
+    first = bisect_left(spans, start, key=lambda s: s.start)
+    return spans[first : bisect_left(spans, end, key=lambda s: s.start)]
+
+
 @dataclass(frozen=True, slots=True)
 class _Found:
     dates: list[DateMatch]
@@ -123,10 +133,11 @@ class _Found:
     categories: list[CategoryMatch]
 
     def within(self, start: int, end: int) -> _Found:
+        """The findings that begin in ``[start, end)`` (each list is in text order)."""
         return _Found(
-            [m for m in self.dates if start <= m.start < end],
-            [m for m in self.amounts if start <= m.start < end],
-            [m for m in self.categories if start <= m.start < end],
+            _slice(self.dates, start, end),
+            _slice(self.amounts, start, end),
+            _slice(self.categories, start, end),
         )
 
     @property

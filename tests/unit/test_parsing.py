@@ -685,3 +685,22 @@ def test_a_future_date_is_always_asked_about(day: date) -> None:
     with pytest.raises(ParseError) as caught:
         parse_date(day.isoformat(), TODAY)
     assert caught.value.code is QuestionCode.DATE_FUTURE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " " * 5000 + "x",
+        "1," * 2500,
+        "\t" * 5000 + "¥",
+        "on " * 2000 + "x",
+        "金额" + " " * 5000 + "\n",
+        "amount" + " " * 5000 + "\nx",
+        "周" * 5000,
+    ],
+    ids=["spaces", "commas", "tabs", "joiners", "edit-zh", "edit-en", "weekdays"],
+)
+def test_long_hostile_messages_are_read_in_linear_time(text: str) -> None:
+    # No timing assertion (design.md §6): a regex that backtracks makes this test hang instead.
+    parse_claim_text(text, CATEGORIES, TODAY)
+    detect_command(text)
