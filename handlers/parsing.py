@@ -85,8 +85,8 @@ _MAX_UNKNOWN_WORD = 10
 
 @dataclass(frozen=True, slots=True)
 class ParsedItem:
-    """One expense read from a message; a field the text leaves open is None and, when it must
-    be asked, ``questions`` says how (in order: category, amount, date)."""
+    """One expense read from a message. A field is None exactly when a question about it is
+    open (missing, doubled, doubtful); ``questions`` come in order: category, amount, date."""
 
     category: str | None
     amount: Decimal | None
@@ -103,7 +103,7 @@ class ParsedItem:
 @dataclass(frozen=True, slots=True)
 class ParseResult:
     items: tuple[ParsedItem, ...]
-    lang: str  # "zh-CN" or "en-US": the language to answer in
+    lang: str  # "zh-CN"/"en-US": the text's script; lang_hint decides mixed or digit-only text
     triggered: bool  # the message opened with 报销 / claim
 
     @property
