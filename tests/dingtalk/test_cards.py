@@ -72,12 +72,19 @@ def test_buttons_carry_the_compact_payload_and_the_preset_reasons() -> None:
     buttons = json.loads(params("approval_request", sample("approval_request"))["buttons"])
     assert [(b["action"], b["reason"]) for b in buttons] == [
         ("approve:BX-2026-000123:4", ""),
-        ("return:BX-2026-000123:4", ""),
+        ("return:BX-2026-000123:4", "other"),
         ("reject:BX-2026-000123:4", "票据不全"),
         ("reject:BX-2026-000123:4", "超出标准"),
         ("reject:BX-2026-000123:4", "与业务无关"),
-        ("reject:BX-2026-000123:4", ""),
+        ("reject:BX-2026-000123:4", "other"),
     ]
+
+
+def test_empty_optional_rows_are_left_out() -> None:
+    data = sample("approval_request")
+    data["budget"], data["step"]["reason"] = "", ""
+    labels = [f["label"] for f in json.loads(params("approval_request", data)["fields"])]
+    assert labels == ["申请人", "合计", "第 2/2 步"]
 
 
 def test_only_allowed_actions_become_buttons() -> None:
