@@ -34,7 +34,20 @@ _RECEIPT = re.compile(r"^([0-9a-f-]{36})\.([0-9a-f]{32})$")
 def require_text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidInput(f"{name} must be a non-empty string, got {value!r}")
+    _require_utf8(name, value)
     return value
+
+
+def _require_utf8(name: str, value: str) -> None:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{name} is not valid Unicode text (a lone surrogate?)") from None
+
+
+def free_text(value: object) -> str:
+    """Informational text (an error message, a file name): anything, made storable."""
+    return str(value).encode(errors="replace").decode()
 
 
 def require_positive(name: str, value: object) -> float:
@@ -112,9 +125,11 @@ def check_attachment(data: object, content_type: object, limit: int) -> bytes:
 
 def dumps(value: object, what: str = "value") -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"{what} is not JSON-serialisable: {exc}") from None
+    _require_utf8(what, text)
+    return text
 
 
 def loads_object(text: str | bytes, what: str) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from storage.common import (
     check_commit,
     check_message,
     day_range,
+    free_text,
     loads_object,
     new_message_id,
     new_receipt_token,
@@ -287,10 +288,10 @@ class RedisStorage:
 
     async def retry(self, receipt: str, delay: float, error: str) -> None:
         require_non_negative("delay", delay)
-        await self._settle("RETRY", receipt, num(self._clock() + delay), str(error))
+        await self._settle("RETRY", receipt, num(self._clock() + delay), free_text(error))
 
     async def dead_letter(self, receipt: str, error: str) -> None:
-        await self._settle("DEAD_LETTER", receipt, str(error))
+        await self._settle("DEAD_LETTER", receipt, free_text(error))
 
     async def queue_rows(
         self, topic: str | None, dead: bool, limit: int = 100
@@ -323,7 +324,7 @@ class RedisStorage:
         meta: dict[str, Any] = {
             "size": len(blob),
             "content_type": content_type,
-            "filename": str(filename),
+            "filename": free_text(filename),
         }
         async with self._redis() as client:
             stored = await client.hget(key, "meta")

@@ -31,6 +31,7 @@ from storage.common import (
     check_commit,
     check_message,
     day_range,
+    free_text,
     loads_object,
     require_attachment_id,
     require_claim_id,
@@ -321,12 +322,12 @@ class SqliteStorage:
         require_text("receipt", receipt)
         require_non_negative("delay", delay)
         async with self._writing() as conn:
-            await queue.retry(conn, receipt, now=self._clock(), delay=delay, error=str(error))
+            await queue.retry(conn, receipt, now=self._clock(), delay=delay, error=free_text(error))
 
     async def dead_letter(self, receipt: str, error: str) -> None:
         require_text("receipt", receipt)
         async with self._writing() as conn:
-            await queue.dead_letter(conn, receipt, now=self._clock(), error=str(error))
+            await queue.dead_letter(conn, receipt, now=self._clock(), error=free_text(error))
 
     async def queue_rows(
         self, topic: str | None, dead: bool, limit: int = 100
@@ -361,7 +362,7 @@ class SqliteStorage:
             await conn.execute(
                 "INSERT INTO attachments (id, size, content_type, filename, data)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (digest, len(blob), content_type, str(filename), blob),
+                (digest, len(blob), content_type, free_text(filename), blob),
             )
             found = await conn.execute_fetchall(
                 "SELECT id, size, content_type, filename FROM attachments WHERE id = ?", (digest,)

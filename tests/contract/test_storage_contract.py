@@ -302,3 +302,35 @@ async def test_malformed_commits_are_refused_before_writing(
     with pytest.raises(InvalidInput):
         await storage.commit(change)
     assert await storage.get_claim("BX-2026-000005") is None
+
+
+NASTY = [
+    "",
+    "\x00\x01\x1f",
+    'quote " backslash \\ slash / \\u0000',
+    "\u2028\u2029",
+    "😀 🚕 𠀋 中文，全角：“引号”",
+    "\ud7ff\ue000\uffff",
+    "x" * 5000,
+    '{"not": "json"}]',
+]
+
+
+async def test_any_text_survives_a_commit(storage: Storage) -> None:
+    claim = dataclasses.replace(make_claim(1), title="".join(NASTY), flags=tuple(NASTY))
+    change = create(claim)
+    change.messages.append(NewMessage("platform", "键 " + NASTY[4], dict.fromkeys(NASTY, NASTY)))
+    change.conversations.append(ConversationWrite(NASTY[2], {"texts": NASTY}))
+    await storage.commit(change)
+    assert await storage.get_claim(claim.id) == claim
+    [leased] = await storage.lease("platform", 1, 30)
+    assert leased.message.key == "键 " + NASTY[4]
+    assert leased.message.payload == dict.fromkeys(NASTY, NASTY)
+    assert await storage.get_conversation(NASTY[2]) == {"texts": NASTY}
+    await storage.enqueue("backend", NASTY[1], {"texts": NASTY})
+    [direct] = await storage.lease("backend", 1, 30)
+    assert (direct.message.key, direct.message.payload) == (NASTY[1], {"texts": NASTY})
+    with pytest.raises(InvalidInput, match="Unicode"):
+        await storage.enqueue("backend", "k", {"bad": "\ud800"})
+    with pytest.raises(InvalidInput, match="Unicode"):
+        await storage.mark_seen("feishu", "\udfff", 60)
