@@ -123,3 +123,16 @@ async def test_reject_for_another_reason_asks_the_approver_for_it(
     assert json.loads(asked[-1].body["msgParam"])["content"]
     await say(fake, "lisi", "发票抬头不对")
     await eventually(lambda: "发票抬头不对" in params(fake.cards[request["outTrackId"]])["trail"])
+
+
+async def test_a_receipt_photo_is_downloaded_onto_the_draft(
+    server: Any, fake: FakeDingtalk
+) -> None:
+    await say(fake, "zhangsan", "报销 办公 45.5 昨天 买文具")
+    await eventually(lambda: cards_to(fake, "zhangsan"))
+    fake.files["dc-receipt"] = b"\xff\xd8\xff\xe0 receipt"
+    photo = robot_payload(sender="zhangsan", msgtype="picture",
+                          content={"downloadCode": "dc-receipt"})
+    await fake.wait_ack(await fake.push_robot_message(photo))
+    await eventually(lambda: fake.calls_to("/v1.0/robot/messageFiles/download"))
+    await eventually(lambda: any('"1"' in params(c)["fields"] for c in cards_to(fake, "zhangsan")))
