@@ -56,7 +56,7 @@ from storage.models import (
     audit_from_dict,
     format_claim_id,
 )
-from storage.sqlite_schema import decode_claim, mapped_error, migrate
+from storage.sqlite_schema import decode_claim, first_row, mapped_error, migrate
 from storage.sqlite_writes import apply_commit
 
 BUSY_TIMEOUT_MS = 5000
@@ -151,13 +151,12 @@ class SqliteStorage:
     async def allocate_claim_id(self, year: int) -> str:
         require_year(year)
         async with self._writing() as conn:
-            cursor = await conn.execute(
+            row = await first_row(
+                conn,
                 "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name)"
                 " DO UPDATE SET value = value + 1 RETURNING value",
                 (f"claim:{year}",),
             )
-            row = await cursor.fetchone()
-            await cursor.close()
         if row is None:
             raise StorageError(f"the claim counter for {year} returned nothing")
         return format_claim_id(year, int(row[0]))

@@ -14,6 +14,7 @@ import aiosqlite
 from storage.base import TOPICS, StaleReceipt
 from storage.common import new_message_id, new_receipt_token, queue_message, receipt_message_id
 from storage.models import Leased, QueueMessage
+from storage.sqlite_schema import first_row
 
 _COLUMNS = "id, topic, key, payload, created_at, available_at, attempts, last_error, dedup"
 
@@ -79,9 +80,7 @@ async def lease_new(
     conn: aiosqlite.Connection, message_id: str, *, now: float, visibility: float
 ) -> str:
     """Lease a row just queued if it is first in line for its key; its receipt, else ""."""
-    cursor = await conn.execute(_HEAD, (message_id,))
-    head = await cursor.fetchone()
-    await cursor.close()
+    head = await first_row(conn, _HEAD, (message_id,))
     if head is None:
         return ""
     receipt = f"{message_id}.{new_receipt_token()}"
@@ -96,11 +95,11 @@ async def lease_new(
 async def _held(conn: aiosqlite.Connection, receipt: str, now: float) -> int:
     """The seq of the row ``receipt`` holds a live lease on; StaleReceipt otherwise."""
     if receipt_message_id(receipt) is not None:
-        cursor = await conn.execute(
+        row = await first_row(
+            conn,
             "SELECT seq FROM queue WHERE receipt = ? AND leased_until > ? AND dead = 0",
             (receipt, now),
         )
-        row = await cursor.fetchone()
         if row is not None:
             return int(row[0])
     raise StaleReceipt(f"receipt {receipt!r} is unknown, already used or its lease expired")
@@ -144,8 +143,7 @@ async def rows(
 
 
 async def requeue(conn: aiosqlite.Connection, message_id: str, *, now: float) -> bool:
-    cursor = await conn.execute(_SELECT_DEAD, (message_id,))
-    row = await cursor.fetchone()
+    row = await first_row(conn, _SELECT_DEAD, (message_id,))
     if row is None:
         return False
     # A fresh seq puts the row behind its key's live rows, so per-key order stays intact.

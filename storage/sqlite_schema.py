@@ -123,12 +123,19 @@ def mapped_error(exc: sqlite3.Error) -> StorageError:
     return StorageError(f"SQLite: {exc}")
 
 
+async def first_row(
+    conn: aiosqlite.Connection, sql: str, params: tuple[object, ...] = ()
+) -> sqlite3.Row | None:
+    """The first row of a query in one trip to the connection's thread."""
+    rows = await conn.execute_fetchall(sql, params)
+    return next(iter(rows), None)
+
+
 async def migrate(conn: aiosqlite.Connection, path: str) -> None:
     """Apply the migrations this file lacks, all in one transaction."""
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        cursor = await conn.execute("PRAGMA user_version")
-        row = await cursor.fetchone()
+        row = await first_row(conn, "PRAGMA user_version")
         current = int(row[0]) if row else 0
         if current > len(MIGRATIONS):
             raise StorageError(

@@ -12,6 +12,7 @@ from storage import sqlite_queue as queue
 from storage.base import ClaimNotFound, InvoiceInUse, VersionConflict
 from storage.common import ClaimRow, check_message, claim_row, dumps
 from storage.models import Commit, ConversationWrite, audit_to_dict
+from storage.sqlite_schema import first_row
 
 
 async def apply_commit(conn: aiosqlite.Connection, change: Commit, now: float) -> None:
@@ -38,9 +39,7 @@ async def apply_commit(conn: aiosqlite.Connection, change: Commit, now: float) -
 
 
 async def _write_claim(conn: aiosqlite.Connection, row: ClaimRow, expected: int | None) -> None:
-    cursor = await conn.execute("SELECT version FROM claims WHERE id = ?", (row.id,))
-    found = await cursor.fetchone()
-    await cursor.close()
+    found = await first_row(conn, "SELECT version FROM claims WHERE id = ?", (row.id,))
     stored = int(found[0]) if found is not None else None
     values = (row.version, row.applicant, row.status, row.created_ts, row.updated_ts, row.doc)
     if expected is None:
@@ -62,20 +61,19 @@ async def _write_claim(conn: aiosqlite.Connection, row: ClaimRow, expected: int 
             (*values, row.id),
         )
         await conn.execute("DELETE FROM pending_approvals WHERE claim_id = ?", (row.id,))
-    await conn.executemany(
-        "INSERT INTO pending_approvals (approver, created_ts, claim_id) VALUES (?, ?, ?)",
-        [(approver, row.created_ts, row.id) for approver in row.pending],
-    )
+    if row.pending:
+        await conn.executemany(
+            "INSERT INTO pending_approvals (approver, created_ts, claim_id) VALUES (?, ?, ?)",
+            [(approver, row.created_ts, row.id) for approver in row.pending],
+        )
 
 
 async def _lock_invoice(
     conn: aiosqlite.Connection, invoice_key: str, claim_id: str, now: float
 ) -> None:
-    cursor = await conn.execute(
-        "SELECT claim_id FROM invoices WHERE invoice_key = ?", (invoice_key,)
+    found = await first_row(
+        conn, "SELECT claim_id FROM invoices WHERE invoice_key = ?", (invoice_key,)
     )
-    found = await cursor.fetchone()
-    await cursor.close()
     if found is None:
         await conn.execute(
             "INSERT INTO invoices (invoice_key, claim_id, locked_at) VALUES (?, ?, ?)",
