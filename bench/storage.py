@@ -1,10 +1,11 @@
 """Storage throughput: operations per second on SQLite and Redis, median of several rounds.
 
 Run ``.venv/bin/python bench/storage.py``. One coroutine issues the operations one after another,
-so the figures are per-connection latency turned into a rate. ``ping`` is the baseline measured
-in the same run: one bare round trip to the store; the ratio column says how many pings one
-operation costs. Redis is skipped with a message when it does not answer at
-``CLAIMBOT_BENCH_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``).
+so most figures are per-connection latency turned into a rate; the ``x16`` row runs sixteen
+coroutines at once against the same store. ``ping`` is the baseline measured in the same run:
+one bare round trip to the store; the ratio column says how many pings one operation costs.
+Redis is skipped with a message when it does not answer at ``CLAIMBOT_BENCH_REDIS_URL``
+(default ``redis://127.0.0.1:6379/0``).
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ REDIS_URL = os.environ.get("CLAIMBOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0
 ROUNDS = 5
 OPS = 300  # per operation per round
 LEASE_BATCH = 10
+CONCURRENCY = 16
 OPERATIONS = (
     "ping",
     "claim create",
     "claim update",
+    f"claim update x{CONCURRENCY}",
     "list by applicant",
     "enqueue",
     "lease",
@@ -100,6 +103,14 @@ async def one_round(store: Storage, first: int) -> dict[str, float]:
                 Commit(claims=[ClaimWrite(changed, 1)], audit=[audit(changed, "approve")])
             )
 
+    async def concurrent_updates() -> None:
+        async def worker(part: list[Claim]) -> None:
+            for claim in part:
+                paid = dataclasses.replace(claim, version=3, status=ClaimStatus.PAID)
+                await store.commit(Commit(claims=[ClaimWrite(paid, 2)], audit=[audit(paid, "pay")]))
+
+        await asyncio.gather(*(worker(claims[k::CONCURRENCY]) for k in range(CONCURRENCY)))
+
     async def lists() -> None:
         for n in range(OPS):
             await store.claims_by_applicant("feishu", f"ou_user{n % 10}", limit=20)
@@ -108,6 +119,7 @@ async def one_round(store: Storage, first: int) -> dict[str, float]:
         "ping": await timed(OPS, pings),
         "claim create": await timed(OPS, creates),
         "claim update": await timed(OPS, updates),
+        f"claim update x{CONCURRENCY}": await timed(OPS, concurrent_updates),
         "list by applicant": await timed(OPS, lists),
         **await queue_round(store),
     }
@@ -153,7 +165,7 @@ async def measure(store: Storage) -> dict[str, float]:
 
 def report(name: str, figures: dict[str, float]) -> None:
     baseline = figures["ping"]
-    print(f"\n{name}  (median of {ROUNDS} rounds x {OPS} ops, one coroutine)")
+    print(f"\n{name}  (median of {ROUNDS} rounds x {OPS} ops, one coroutine unless marked)")
     print(f"  {'operation':<20}{'ops/s':>10}{'pings per op':>14}")
     for op in OPERATIONS:
         print(f"  {op:<20}{figures[op]:>10,.0f}{baseline / figures[op]:>14.2f}")
