@@ -255,12 +255,11 @@ class SqliteStorage:
         require_text("dedup key", key)
         require_positive("ttl", ttl)
         async with self._writing() as conn:
-            return await self._mark_seen(conn, platform, key, ttl)
+            return await self._mark_seen(conn, platform, key, ttl, self._clock())
 
     async def _mark_seen(
-        self, conn: aiosqlite.Connection, platform: str, key: str, ttl: float
+        self, conn: aiosqlite.Connection, platform: str, key: str, ttl: float, now: float
     ) -> bool:
-        now = self._clock()
         self._seen_calls += 1
         if self._seen_calls % _PURGE_EVERY == 0:
             await conn.execute("DELETE FROM seen WHERE expires_at <= ?", (now,))
@@ -289,9 +288,9 @@ class SqliteStorage:
         require_non_negative("lease_for", lease_for)
         body = check_message("inbound", key, payload, 0)
         async with self._writing() as conn:
-            if not await self._mark_seen(conn, platform, event_id, dedup_ttl):
-                return None
             now = self._clock()
+            if not await self._mark_seen(conn, platform, event_id, dedup_ttl, now):
+                return None
             dedup = f"{platform}:{event_id}"
             message_id = await queue.insert(
                 conn, "inbound", key, body, now=now, delay=0, dedup=dedup
@@ -363,11 +362,12 @@ class SqliteStorage:
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 (digest, len(blob), content_type, free_text(filename), blob),
             )
-            found = await conn.execute_fetchall(
-                "SELECT id, size, content_type, filename FROM attachments WHERE id = ?", (digest,)
+            kept = await first_row(
+                conn, "SELECT size, content_type, filename FROM attachments WHERE id = ?", (digest,)
             )
-        row = next(iter(found))
-        return Attachment(row["id"], row["size"], row["content_type"], row["filename"])
+        if kept is None:
+            raise StorageError(f"attachment {digest} vanished while it was written")
+        return Attachment(digest, kept["size"], kept["content_type"], kept["filename"])
 
     async def get_attachment(self, attachment_id: str) -> tuple[Attachment, bytes] | None:
         found = await self._rows(
@@ -377,9 +377,8 @@ class SqliteStorage:
         if not found:
             return None
         row = found[0]
-        return Attachment(row["id"], row["size"], row["content_type"], row["filename"]), bytes(
-            row["data"]
-        )
+        attachment = Attachment(row["id"], row["size"], row["content_type"], row["filename"])
+        return attachment, bytes(row["data"])
 
     # -- leases ---------------------------------------------------------------------------
     async def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
