@@ -16,19 +16,18 @@ from typing import Any
 
 from storage.base import TOPICS, AttachmentTooLarge, InvalidInput, StorageError
 from storage.models import (
+    CLAIM_ID_PATTERN,
     CardCopy,
     Claim,
     ClaimStatus,
     Commit,
-    ModelError,
     QueueMessage,
     claim_to_dict,
-    parse_claim_id,
 )
 
 MAX_LIMIT = 10_000
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_RECEIPT = re.compile(r"^([0-9a-f-]{36})\.([0-9a-f]{32})$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_RECEIPT = re.compile(r"([0-9a-f-]{36})\.([0-9a-f]{32})")
 
 
 def require_text(name: str, value: object) -> str:
@@ -84,15 +83,13 @@ def require_topic(topic: object) -> str:
 
 def require_claim_id(claim_id: object) -> str:
     text = require_text("claim id", claim_id)
-    try:
-        parse_claim_id(text)
-    except ModelError as exc:
-        raise InvalidInput(str(exc)) from None
+    if CLAIM_ID_PATTERN.fullmatch(text) is None:
+        raise InvalidInput(f"not a claim id: {text!r} (expected BX-YYYY-NNNNNN)")
     return text
 
 
 def require_attachment_id(attachment_id: object) -> str:
-    if not isinstance(attachment_id, str) or not _SHA256.match(attachment_id):
+    if not isinstance(attachment_id, str) or not _SHA256.fullmatch(attachment_id):
         raise InvalidInput(f"attachment id must be 64 lowercase hex digits, got {attachment_id!r}")
     return attachment_id
 
@@ -174,7 +171,7 @@ def new_receipt_token() -> str:
 
 def receipt_message_id(receipt: object) -> str | None:
     """The message id a receipt was issued for, or None when it cannot be one of ours."""
-    match = _RECEIPT.match(require_text("receipt", receipt))
+    match = _RECEIPT.fullmatch(require_text("receipt", receipt))
     return match.group(1) if match else None
 
 

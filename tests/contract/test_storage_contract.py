@@ -74,7 +74,7 @@ async def test_create_and_get_round_trips_the_claim(storage: Storage) -> None:
 
 async def test_get_claim_missing_is_none_and_malformed_id_is_refused(storage: Storage) -> None:
     assert await storage.get_claim("BX-2026-999999") is None
-    for bad in ("", "BX-26-1", "bx-2026-000001", "BX-2026-000001 "):
+    for bad in ("", "BX-26-1", "bx-2026-000001", "BX-2026-000001 ", "BX-2026-000001\n"):
         with pytest.raises(InvalidInput):
             await storage.get_claim(bad)
 

@@ -101,7 +101,7 @@ async def test_attachments_are_stored_once_by_sha256(storage: Storage) -> None:
     assert second == first  # stored once: the first upload's metadata stands
     assert await storage.get_attachment(first.id) == (first, data)
     assert await storage.get_attachment("0" * 64) is None
-    for bad in ("", "ABC", "g" * 64):
+    for bad in ("", "ABC", "g" * 64, "0" * 64 + "\n"):
         with pytest.raises(InvalidInput):
             await storage.get_attachment(bad)
     with pytest.raises(InvalidInput):
