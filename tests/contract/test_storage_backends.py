@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 from storage import open_storage, sqlite_schema
 from storage.base import InvalidInput, StorageError, StorageUnavailable
-from storage.models import CardCopy
+from storage.models import CardCopy, ConversationWrite, NewMessage
 from storage.redis import RedisStorage
 from storage.sqlite import SqliteStorage
 from storage.sqlite_schema import MIGRATIONS
@@ -218,5 +219,36 @@ async def test_redis_going_away_is_unavailable(
             await storage.get_claim("BX-2026-000001")
         with pytest.raises(StorageUnavailable):
             await storage.commit(create(make_claim(1)))
+    finally:
+        await storage.close()
+
+
+async def test_redis_keeps_every_key_under_its_prefix(
+    private_redis: tuple[str, asyncio.subprocess.Process],
+) -> None:
+    url, _ = private_redis
+    storage = RedisStorage(url, prefix="tenant-a:")
+    await storage.open()
+    try:
+        claim = make_claim(1, approvers=("ou_boss",), invoice="INV-1")
+        change = create(claim)
+        change.invoice_locks.append(("INV-1", claim.id))
+        change.conversations.append(ConversationWrite("feishu:ou_alice", {"step": 1}))
+        change.messages.append(NewMessage("backend", claim.id, {}))
+        await storage.commit(change)
+        await storage.allocate_claim_id(2026)
+        await storage.add_card_copy(CardCopy(claim.id, "feishu", "ou_boss", "approval", (), "c1"))
+        await storage.put_inbound("feishu", "ev-1", "feishu:ou_alice", {}, 60, lease_for=5)
+        [leased] = await storage.lease("backend", 1, 30)
+        await storage.dead_letter(leased.receipt, "x")
+        await storage.put_attachment(b"bytes", "image/png")
+        await storage.acquire_lease("sync", "host-a", 60)
+        client = aioredis.Redis.from_url(url)
+        try:
+            keys = [key.decode() async for key in client.scan_iter(count=1000)]
+        finally:
+            await client.aclose()
+        assert len(keys) > 15
+        assert [key for key in keys if not key.startswith("tenant-a:")] == []
     finally:
         await storage.close()
