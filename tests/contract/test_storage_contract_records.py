@@ -149,6 +149,16 @@ async def test_lease_is_taken_by_exactly_one_of_many(make_storage: MakeStorage) 
     assert sum(won) == 1
 
 
+async def test_release_and_audit_arguments_are_checked(storage: Storage) -> None:
+    for name, owner in [("", "host-a"), ("sync", "")]:
+        with pytest.raises(InvalidInput):
+            await storage.release_lease(name, owner)
+    for claim_id in ("", "BX-2026-1", "claim"):
+        with pytest.raises(InvalidInput):
+            await storage.audit_trail(claim_id)
+    assert await storage.audit_trail("BX-2026-000404") == []
+
+
 # -- lifecycle ---------------------------------------------------------------------------
 
 
