@@ -440,22 +440,27 @@ class FeishuCallbacks:
     ) -> tuple[bytes, dict[str, str]]:
         """The exact body bytes and headers of the POST Feishu would make."""
         plain = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        if not self.encrypt_key:
+            return plain, self.headers()
+        body = json.dumps({"encrypt": self.encrypt(plain, iv)}, separators=(",", ":")).encode()
+        return body, self.headers(body, timestamp=timestamp, nonce=nonce)
+
+    def headers(self, body: bytes = b"", *, timestamp: str = "", nonce: str = "") -> dict[str, str]:
+        """Feishu's request headers for ``body``, signed whenever there is an encrypt key."""
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "X-Request-Id": uuid.uuid4().hex,
         }
         if not self.encrypt_key:
-            return plain, headers
-        body = json.dumps({"encrypt": self.encrypt(plain, iv)}, separators=(",", ":")).encode()
+            return headers
         timestamp = timestamp or str(int(time.time()))
         nonce = nonce or uuid.uuid4().hex[:16]
         signed = (timestamp + nonce + self.encrypt_key).encode() + body
-        headers |= {
+        return headers | {
             "X-Lark-Request-Timestamp": timestamp,
             "X-Lark-Request-Nonce": nonce,
             "X-Lark-Signature": hashlib.sha256(signed).hexdigest(),
         }
-        return body, headers
 
     def encrypt(self, plaintext: bytes, iv: bytes | None = None) -> str:
         iv = iv if iv is not None else os.urandom(16)

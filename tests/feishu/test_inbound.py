@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import replace
 from typing import Any
@@ -71,22 +72,54 @@ def test_url_verification_with_a_wrong_token_is_refused(inbound: FeishuInbound) 
 # -- bad input -------------------------------------------------------------------------------
 def test_every_bad_input_is_a_clear_4xx(inbound: FeishuInbound, callbacks: FeishuCallbacks) -> None:
     body, headers = callbacks.seal(callbacks.message("ou_a", {"text": "hi"}))
+
+    def signed(raw: bytes) -> InboundRequest:
+        return request(raw, callbacks.headers(raw))
+
     cases: dict[str, tuple[InboundRequest, int]] = {
-        "malformed json": (request(b"{not json", headers), 400),
-        "json array": (request(b"[1, 2]", headers), 400),
-        "not utf-8": (request(b"\xff\xfe", headers), 400),
-        "bad base64": (request(b'{"encrypt":"%%%"}', headers), 400),
-        "truncated encrypt": (request(_truncate(body), headers), 400),
+        "malformed json": (signed(b"{not json"), 400),
+        "json array": (signed(b"[1, 2]"), 400),
+        "not utf-8": (signed(b"\xff\xfe"), 400),
+        "bad base64": (signed(b'{"encrypt":"%%%"}'), 400),
+        "truncated encrypt": (signed(_truncate(body)), 400),
+        "encrypt of a non-JSON plaintext": (signed(_envelope(callbacks, b"hello")), 400),
         "missing signature": (request(body, _without(headers, "X-Lark-Signature")), 401),
         "missing nonce": (request(body, _without(headers, "X-Lark-Request-Nonce")), 401),
         "missing timestamp": (request(body, _without(headers, "X-Lark-Request-Timestamp")), 401),
         "wrong signature": (request(body, headers | {"X-Lark-Signature": "0" * 64}), 401),
-        "stale timestamp": (request(body, headers | {"X-Lark-Request-Timestamp": "1"}), 401),
+        "signature of another timestamp": (
+            request(body, headers | {"X-Lark-Request-Timestamp": "1"}),
+            401,
+        ),
+        "signed with another key": (request(body, FeishuCallbacks(TOKEN, "k2").headers(body)), 401),
     }
     for name, (req, status) in cases.items():
         with pytest.raises(InboundError) as err:
             inbound.decode(req)
         assert err.value.status == status, name
+
+
+def test_unsigned_requests_all_get_the_same_answer(
+    inbound: FeishuInbound, callbacks: FeishuCallbacks
+) -> None:
+    """No padding oracle: without a valid signature, decryptable or not looks the same."""
+    body, _ = callbacks.seal(callbacks.message("ou_a", {"text": "hi"}))
+    bodies = [body, _truncate(body), _envelope(callbacks, b"not json"), b'{"encrypt":"%%%"}']
+    bodies.append(_flip_last_byte(body))
+    answers = set()
+    for raw in bodies:
+        with pytest.raises(InboundError) as err:
+            inbound.decode(request(raw, {}))
+        answers.add((err.value.status, err.value.reason))
+    assert len(answers) == 1
+
+
+def test_a_handshake_with_unexpected_signature_headers_is_still_answered(
+    inbound: FeishuInbound, callbacks: FeishuCallbacks
+) -> None:
+    body, headers = callbacks.seal(callbacks.url_verification("c-1"))
+    decoded = inbound.decode(request(body, headers | {"X-Lark-Signature": "f" * 64}))
+    assert decoded.handshake is not None
 
 
 def test_wrong_token_is_refused_even_when_signed(inbound: FeishuInbound) -> None:
@@ -131,6 +164,16 @@ def test_an_authenticated_payload_missing_ids_is_a_400(
 def _truncate(body: bytes) -> bytes:
     envelope = json.loads(body)["encrypt"]
     return json.dumps({"encrypt": envelope[:-8]}).encode()
+
+
+def _envelope(callbacks: FeishuCallbacks, plaintext: bytes) -> bytes:
+    return json.dumps({"encrypt": callbacks.encrypt(plaintext)}).encode()
+
+
+def _flip_last_byte(body: bytes) -> bytes:
+    raw = bytearray(base64.b64decode(json.loads(body)["encrypt"]))
+    raw[-1] ^= 1
+    return json.dumps({"encrypt": base64.b64encode(bytes(raw)).decode()}).encode()
 
 
 def _without(headers: dict[str, str], name: str) -> dict[str, str]:

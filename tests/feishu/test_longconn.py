@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -74,3 +76,8 @@ async def test_a_dead_endpoint_does_not_block_the_main_loop(config: FeishuConfig
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+def test_the_package_does_not_import_lark_oapi() -> None:
+    code = "import sys, bot.platforms.feishu; sys.exit('lark_oapi' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
