@@ -222,6 +222,16 @@ def test_without_the_bot_id_a_leading_group_mention_is_taken_as_the_bot(
     assert event.text == "找 @李四"
 
 
+def test_the_leading_guess_takes_the_longest_placeholder(
+    inbound: FeishuInbound, callbacks: FeishuCallbacks
+) -> None:
+    mentions = [_mention(f"@_user_{i}", f"ou_{i}", f"U{i}") for i in range(1, 11)]
+    payload = callbacks.message(
+        "ou_a", {"text": "@_user_10 找 @_user_1"}, chat_type="group", mentions=mentions
+    )
+    assert only_event(inbound.decode(sealed(callbacks, payload))).text == "找 @U1"
+
+
 def test_placeholders_with_common_prefixes(
     inbound: FeishuInbound, callbacks: FeishuCallbacks
 ) -> None:
@@ -390,3 +400,15 @@ async def test_a_message_delivered_three_times_has_one_effect(
         replies.append(await deliver(inbound, sealed(callbacks, payload), sink))
     assert len(sink.events) == 1
     assert {(r.status, r.body) for r in replies} == {(200, b"{}")}
+
+
+def test_a_titled_group_post_drops_the_leading_mention_without_the_bot_id(
+    inbound: FeishuInbound, callbacks: FeishuCallbacks
+) -> None:
+    mentions = [_mention("@_user_1", "ou_x", "报销助手")]
+    payload = callbacks.message(
+        "ou_a", POST_BODY, msg_type="post", chat_type="group", mentions=mentions
+    )
+    event = only_event(inbound.decode(sealed(callbacks, payload)))
+    assert event.text == "差旅报销\n报销 高铁 553.5"
+    assert event.mentioned_bot

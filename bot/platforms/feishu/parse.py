@@ -138,17 +138,22 @@ class Mentions:
         self.bot_mentioned = bool(self._bot_keys)
 
     def resolve(self, body: str) -> str:
+        """Resolve one text; only the first text of a message is searched for a leading @bot."""
         if self._guess:
+            self._guess = False
             body = self._strip_leading(body)
-        for key in sorted(self._names, key=len, reverse=True):  # @_user_1 inside @_user_10
+        for key in self._longest_first():
             name = self._names[key]
             body = body.replace(key, "" if key in self._bot_keys else f"@{name or key}")
         return _BLANKS.sub(" ", body).strip()
 
+    def _longest_first(self) -> list[str]:
+        return sorted(self._names, key=len, reverse=True)  # @_user_1 is a prefix of @_user_10
+
     def _strip_leading(self, body: str) -> str:
         rest = body.lstrip()
         while True:
-            key = next((k for k in self._names if rest.startswith(k)), None)
+            key = next((k for k in self._longest_first() if rest.startswith(k)), None)
             if key is None:
                 return rest
             self._bot_keys.add(key)
@@ -177,7 +182,7 @@ def _post(
     """Rich text arrives bare (``{"title", "content"}``) or wrapped in a locale key."""
     if "content" not in content:
         content = next((v for v in content.values() if isinstance(v, dict)), {})
-    lines = [text(content, "title")] if text(content, "title") else []
+    lines: list[str] = []
     files: list[FileRef] = []
     paragraphs = content.get("content")
     for paragraph in paragraphs if isinstance(paragraphs, list) else []:
@@ -185,9 +190,10 @@ def _post(
         for node in paragraph if isinstance(paragraph, list) else []:
             if isinstance(node, dict):
                 parts.append(_post_node(node, mentions, message_id, files))
-        lines.append("".join(parts))
-    body = "\n".join(mentions.resolve(line) for line in lines)
-    return body.strip(), tuple(files)
+        lines.append(_BLANKS.sub(" ", "".join(parts)).strip())
+    body = mentions.resolve("\n".join(line for line in lines if line))
+    title = text(content, "title")
+    return (f"{title}\n{body}" if title and body else title or body), tuple(files)
 
 
 def _post_node(
