@@ -112,7 +112,7 @@ class WecomInbound:
         nonce = query.get("nonce", "")
         if not (signature and timestamp and nonce):
             raise InboundError(400, "missing msg_signature, timestamp or nonce")
-        if not timestamp.isdigit() or len(timestamp) > 12:
+        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
             raise InboundError(400, "bad timestamp")
         if abs(self._clock() - int(timestamp)) > self._max_skew:
             raise InboundError(401, "timestamp outside the allowed window")
