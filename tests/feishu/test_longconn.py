@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -12,8 +13,11 @@ import aiohttp
 import pytest
 
 from bot.config_model import FeishuConfig
-from bot.events import CardActionEvent, MessageEvent
+from bot.events import CardActionEvent, Event, MessageEvent
+from bot.platforms.base import Ingested
 from bot.platforms.feishu import build_feishu
+from bot.platforms.feishu.inbound import FeishuInbound
+from bot.platforms.feishu.longconn import FrameBridge
 from bot.replies import InlineReply, Toast
 from cards import render_card
 from cards.samples import sample
@@ -82,3 +86,41 @@ def test_the_package_does_not_import_lark_oapi() -> None:
     code = "import sys, bot.platforms.feishu; sys.exit('lark_oapi' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], check=False)  # noqa: S603 - our own code
     assert run.returncode == 0
+
+
+class SlowSink(RecordingSink):
+    def __init__(self, delay: float = 0.0, error: Exception | None = None) -> None:
+        super().__init__()
+        self.delay = delay
+        self.error = error
+
+    async def __call__(self, event: Event, budget: float) -> Ingested:
+        await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return await super().__call__(event, budget)
+
+
+def bridge(config: FeishuConfig, sink: RecordingSink) -> FrameBridge:
+    inbound = FeishuInbound(config, render_card)
+    return FrameBridge(inbound, sink, 2.0, asyncio.get_running_loop(), answer_within=0.2)
+
+
+async def test_a_slow_card_click_is_answered_with_a_working_toast(config: FeishuConfig) -> None:
+    frame = json.dumps(FeishuCallbacks(TOKEN).card_action("ou_a", {"a": "x:1:1"})).encode()
+    answer = await asyncio.to_thread(bridge(config, SlowSink(delay=0.5)).handle, frame)
+    assert answer is not None
+    assert answer["toast"]["type"] == "info"
+
+
+async def test_an_unrecorded_event_is_not_acknowledged(config: FeishuConfig) -> None:
+    frame = json.dumps(FeishuCallbacks(TOKEN).message("ou_a", {"text": "x"})).encode()
+    for sink in (SlowSink(delay=0.5), SlowSink(error=RuntimeError("storage down"))):
+        with pytest.raises((TimeoutError, RuntimeError)):
+            await asyncio.to_thread(bridge(config, sink).handle, frame)
+
+
+async def test_an_unreadable_frame_is_dropped(config: FeishuConfig) -> None:
+    sink = RecordingSink()
+    assert await asyncio.to_thread(bridge(config, sink).handle, b"{not json") is None
+    assert sink.events == []

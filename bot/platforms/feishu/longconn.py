@@ -34,11 +34,13 @@ class FrameBridge:
         sink: EventSink,
         budget: float,
         loop: asyncio.AbstractEventLoop,
+        answer_within: float = ANSWER_WITHIN,
     ) -> None:
         self._inbound = inbound
         self._sink = sink
         self._budget = budget
         self._loop = loop
+        self._answer_within = answer_within
 
     # The SDK's client hands frames to ``event_handler._do_without_validation(payload)`` and
     # sends back whatever it returns; duck-typing that one method keeps lark's dispatcher (and
@@ -57,7 +59,7 @@ class FrameBridge:
         for event in decoded.events:
             future = asyncio.run_coroutine_threadsafe(self._ingest(event), self._loop)
             try:
-                results.append(future.result(ANSWER_WITHIN))
+                results.append(future.result(self._answer_within))
             except FutureTimeout:
                 if decoded.context != "card":
                     raise  # unanswered: Feishu pushes it again and dedup absorbs the repeat
