@@ -202,6 +202,15 @@ async def test_one_refresh_under_concurrency(api: FeishuAPI, fake: FakeFeishu) -
     assert len(fake.calls_to("tenant_access_token")) == 1
 
 
+async def test_one_refresh_when_many_calls_meet_an_expired_token(
+    api: FeishuAPI, fake: FakeFeishu
+) -> None:
+    await api.call("GET", "/open-apis/bot/v3/info")
+    fake.expire_tokens()
+    await asyncio.gather(*(api.call("GET", "/open-apis/bot/v3/info") for _ in range(10)))
+    assert len(fake.calls_to("tenant_access_token")) == 2
+
+
 async def test_bad_app_credentials_are_a_typed_error(
     config: FeishuConfig, fake: FakeFeishu, http: aiohttp.ClientSession
 ) -> None:
