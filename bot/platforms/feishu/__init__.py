@@ -1,6 +1,13 @@
 """The Feishu (Lark) adapter: webhook or long-connection events in, open-API calls out.
 
 lark-oapi (4–5 s and ~170 MB to import) is imported only by the long-connection worker.
+
+Console setup this adapter expects: set both the Encrypt Key and the Verification Token;
+subscribe ``im.message.receive_v1`` at ``/feishu/events`` and the new ``card.action.trigger``
+callback (not the legacy card URL, which would double every click) at ``/feishu/cards``, or set
+both to the long connection for ``mode = "websocket"``. Scopes: ``im:message`` (send, update,
+read resources), ``im:message.p2p_msg:readonly``, ``im:message.group_at_msg:readonly`` and
+``contact:user.department:readonly`` (a user's leader and departments, a department's leader).
 """
 
 from __future__ import annotations
