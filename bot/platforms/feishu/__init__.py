@@ -6,8 +6,9 @@ Console setup this adapter expects: set both the Encrypt Key and the Verificatio
 subscribe ``im.message.receive_v1`` at ``/feishu/events`` and the new ``card.action.trigger``
 callback (not the legacy card URL, which would double every click) at ``/feishu/cards``, or set
 both to the long connection for ``mode = "websocket"``. Scopes: ``im:message`` (send, update,
-read resources), ``im:message.p2p_msg:readonly``, ``im:message.group_at_msg:readonly`` and
-``contact:user.department:readonly`` (a user's leader and departments, a department's leader).
+read resources), ``im:message.p2p_msg:readonly``, ``im:message.group_at_msg:readonly``, and
+contact read access covering users' leaders and departments and departments' leaders (e.g.
+``contact:contact:readonly_as_app``), with the approvers inside the app's contact range.
 """
 
 from __future__ import annotations
