@@ -155,3 +155,14 @@ def test_a_claim_with_many_items_still_fits() -> None:
     data["claim"]["items"] = [item] * 40
     card = render_card("feishu", "approval_request", data)
     assert len(json.dumps(card, ensure_ascii=False).encode()) < MAX_CARD_BYTES
+
+
+def test_prompt_shows_an_input_only_when_an_action_reads_it() -> None:
+    data = sample("prompt")
+    card = render_card("feishu", "prompt", data)
+    assert not [e for e in walk(card) if e.get("tag") == "input"]
+    data["input"]["action"] = "answer:amount"
+    card = render_card("feishu", "prompt", data)
+    inputs = [e for e in walk(card) if e.get("tag") == "input"]
+    assert [i["name"] for i in inputs] == ["answer"]
+    assert {"a": "answer:amount"} in callbacks(card)
