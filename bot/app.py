@@ -10,6 +10,8 @@ import aiohttp
 from aiohttp import web
 
 from bot import keys
+from bot.backends.inbound import BackendRuntime, add_backend_routes
+from bot.backends.runtime import start_backend
 from bot.config_model import Config
 from bot.directory import OrgService
 from bot.dispatcher import Dispatcher, Router
@@ -57,6 +59,7 @@ def create_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
     _add_platform_routes(app, factories)
+    add_backend_routes(app, BackendRuntime(config, app[keys.STORAGE]))
     app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_http_ctx)
     app.cleanup_ctx.append(_platforms_ctx(factories, router or build_router(config), clock))
@@ -145,6 +148,10 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         "platform": QueueLoop(storage, QueuePolicy("platform"),
                               OutboxHandler(storage, messengers), record),
     }
+    if app[keys.CONFIG].backend.kind != "none":
+        loops["backend"], backend_workers = start_backend(app, record, lambda t: _wake(app, t))
+        for name, worker in backend_workers.items():
+            supervisor.start(name, worker)
     app[keys.LOOPS].update(loops)
     for name, loop in loops.items():
         supervisor.start(name, loop.run)

@@ -79,6 +79,15 @@ class BackendConfig:
     secret: str = ""
     app_key: str = ""  # hesi
     app_secret: str = ""  # hesi
+    timeout: float = 10.0  # seconds for one call to the backend
+    template: str = ""  # webhook: jinja2 file mapping the unified payload (.json.j2 or .xml.j2)
+    corp_id: str = ""  # hesi: 企业ID, the tenant's corporation id
+    specification_id: str = ""  # hesi: the expense template id (without ":version")
+    fee_types: tuple[tuple[str, str], ...] = ()  # hesi: (category code, feeTypeId)
+    default_fee_type: str = ""  # hesi: feeTypeId for categories fee_types does not name
+    outer_code_prefix: str = "claimbot-"  # hesi: outerCode = prefix + claim id
+    callback_token: str = ""  # hesi: unguessable path segment for its outbound messages
+    poll_interval: int = 300  # hesi: seconds between state polls of approved claims; 0 = off
 
 
 @dataclass(frozen=True, slots=True)

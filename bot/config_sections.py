@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, cast, get_args
 
 from bot.config_checks import Table, approver_problem, storage_url_problem, uscc_problem
@@ -185,6 +186,12 @@ def build_dingtalk(table: Table | None) -> DingtalkConfig | None:
     )
     if http and not dingtalk.event_aes_key:
         table.problem("event_aes_key", 'required when mode = "http"')
+    if http and len(dingtalk.card_callback_token) < 16:
+        table.problem(
+            "card_callback_token",
+            'mode = "http" needs an unguessable token of at least 16 characters '
+            "(it is the secret path of the card callback route)",
+        )
     table.finish()
     return dingtalk
 
@@ -203,9 +210,10 @@ def build_company(table: Table | None) -> CompanyConfig:
 
 BACKEND_NEEDS: dict[str, tuple[str, ...]] = {
     "webhook": ("url", "secret"),
-    "hesi": ("url", "app_key", "app_secret"),
+    "hesi": ("url", "app_key", "app_secret", "specification_id"),
     "none": (),
 }
+CALLBACK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{24,128}$")
 
 
 def build_backend(table: Table | None) -> BackendConfig:
@@ -217,13 +225,51 @@ def build_backend(table: Table | None) -> BackendConfig:
         secret=table.text("secret"),
         app_key=table.text("app_key"),
         app_secret=table.text("app_secret"),
+        timeout=table.number("timeout", 10.0),
+        template=backend_template(table),
+        corp_id=table.text("corp_id").strip(),
+        specification_id=table.text("specification_id").strip(),
+        fee_types=fee_types(table),
+        default_fee_type=table.text("default_fee_type").strip(),
+        outer_code_prefix=table.text("outer_code_prefix", "claimbot-"),
+        callback_token=table.text("callback_token").strip(),
+        poll_interval=table.integer("poll_interval", 300, 0, 86400),
     )
+    if backend.callback_token and not CALLBACK_TOKEN.match(backend.callback_token):
+        table.problem("callback_token", "must be 24 to 128 letters, digits, - or _")
     for key in BACKEND_NEEDS[backend.kind]:
         raw = table.data.get(key)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             table.problem(key, f'required when kind = "{backend.kind}"')
     table.finish()
     return backend
+
+
+def backend_template(table: Table) -> str:
+    """The mapping template's path; it must exist and say its output (.json.j2 or .xml.j2)."""
+    path = table.text("template").strip()
+    if not path:
+        return ""
+    if not path.endswith((".json.j2", ".xml.j2")):
+        table.problem("template", "must end in .json.j2 or .xml.j2 (the output it renders)")
+    elif not Path(path).is_file():
+        table.problem("template", f"no such file: {path!r}")
+    return path
+
+
+def fee_types(table: Table) -> tuple[tuple[str, str], ...]:
+    """``[backend.fee_types]``: our category code = Hesi feeTypeId."""
+    sub = table.section("fee_types")
+    if sub is None:
+        return ()
+    pairs: list[tuple[str, str]] = []
+    for code in sorted(sub.data):
+        fee_type = sub.text(code).strip()
+        if not fee_type:
+            sub.problem(code, "must be a non-empty feeTypeId")
+        else:
+            pairs.append((code, fee_type))
+    return tuple(pairs)
 
 
 def build_finance(table: Table | None) -> FinanceConfig:

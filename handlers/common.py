@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from bot.dispatcher import HandlerContext
 from bot.events import Actor, CardActionEvent, MessageEvent
 from bot.replies import InlineReply, Recipient, Toast
-from storage.models import AuditEntry, Claim, ClaimWrite, NewMessage, Person, parse_claim_id
+from storage.models import (
+    AuditEntry,
+    Claim,
+    ClaimWrite,
+    NewMessage,
+    Person,
+    claim_to_dict,
+    parse_claim_id,
+)
 
 SYNCED_EVENTS = frozenset({"submitted", "approved", "rejected", "returned", "withdrawn", "paid"})
 
@@ -81,7 +89,10 @@ def save(ctx: HandlerContext, before: Claim | None, after: Claim, action: str,
         ctx.commit.messages.append(NewMessage(
             topic="backend",
             key=after.id,
-            payload={"event": action, "claim_id": after.id, "version": after.version},
+            # The claim as it is now, so a later change cannot alter what this event reports;
+            # the sync worker adds the audit entries up to this version (append-only, so the
+            # same at any later time) when it builds the backend's payload.
+            payload={"event": action, "claim": claim_to_dict(after), "version": after.version},
         ))
 
 

@@ -1,0 +1,1 @@
+"""Connectors to the company's reimbursement backend: a signed JSON webhook, or Hesi (合思)."""
