@@ -47,11 +47,11 @@ def _wecom(config: WecomConfig) -> PlatformFactory:
     return PlatformFactory("wecom", routes, build)
 
 
-def _dingtalk(config: DingtalkConfig) -> PlatformFactory:
+def _dingtalk(config: DingtalkConfig, public_url: str) -> PlatformFactory:
     def build(http: ClientSession, render: CardRenderer, sink: EventSink) -> PlatformAdapter:
         from bot.platforms.dingtalk import build_dingtalk
 
-        return build_dingtalk(config, http, render, sink)
+        return build_dingtalk(config, http, render, sink, public_url)
 
     routes: tuple[tuple[str, str], ...] = ()
     if config.mode == "http":
@@ -68,5 +68,5 @@ def configured_platforms(config: Config) -> list[PlatformFactory]:
     if config.wecom is not None:
         factories.append(_wecom(config.wecom))
     if config.dingtalk is not None:
-        factories.append(_dingtalk(config.dingtalk))
+        factories.append(_dingtalk(config.dingtalk, config.server.public_url))
     return factories

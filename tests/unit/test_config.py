@@ -189,6 +189,8 @@ INVALID = [
     bad("dt-token", "dingtalk.event_token", DELETE, HTTP_ONLY, ("dingtalk.mode", "http")),
     bad("dt-aes", "dingtalk.event_aes_key", DELETE, HTTP_ONLY, ("dingtalk.mode", "http")),
     bad("dingtalk-aes", "dingtalk.event_aes_key", "x" * 44, "must be 43 characters"),
+    bad("dt-card-token", "dingtalk.card_callback_token", "short", 'mode = "http" needs an',
+        ("dingtalk.mode", "http")),
     bad("dingtalk-secret", "dingtalk.client_secret", DELETE, "required"),
     bad("dingtalk-oapi", "dingtalk.oapi_base_url", "oapi.dingtalk.com", URL),
     bad("tax-id-check", "company.tax_id", "91110000MA01ABCD1A", "check digit does not match"),

@@ -42,7 +42,8 @@ def test_full_happy_path_bumps_version_each_time() -> None:
     first = wf.approve(routed, "ou_lisi", NOW, "ok")
     second = wf.approve(first, "ou_qianqi", NOW)
     paid = wf.mark_paid(second, "ou_zhaoliu", ["ou_zhaoliu"], NOW)
-    assert [c.version for c in (claim, submitted, routed, first, second, paid)] == [1, 2, 3, 4, 5, 6]
+    versions = [c.version for c in (claim, submitted, routed, first, second, paid)]
+    assert versions == [1, 2, 3, 4, 5, 6]
     assert first.status is ClaimStatus.APPROVING and first.current_step == 1
     assert second.status is ClaimStatus.APPROVED
     assert paid.status is ClaimStatus.PAID

@@ -8,6 +8,7 @@ routes and one worker, the Stream connection; in ``http`` mode it answers ``/din
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ __all__ = ["CARD_ROUTE_KEY", "DingtalkConfigError", "DingtalkPlatform", "build_d
 
 CARD_BUDGET = 2.0  # seconds a card click may take before it is answered without a new card
 CARD_ROUTE_KEY = "claimbot"  # callbackRouteKey of HTTP card callbacks
+REREGISTER_EVERY = 6 * 3600.0
 
 
 class DingtalkConfigError(ValueError):
@@ -43,11 +45,23 @@ class DingtalkPlatform:
     stream: StreamClient | None = None
     routes: tuple[tuple[str, str], ...] = ()
     card_callback_path: str = ""
+    public_url: str = ""
     name: str = "dingtalk"
     card_budget: float = CARD_BUDGET
 
     def workers(self) -> Mapping[str, Worker]:
-        return {"dingtalk-stream": self.stream.run} if self.stream else {}
+        if self.stream is not None:
+            return {"dingtalk-stream": self.stream.run}
+        if self.card_callback_path and self.public_url:
+            return {"dingtalk-card-callback": self._keep_card_callback_registered}
+        return {}
+
+    async def _keep_card_callback_registered(self) -> None:
+        """Register at start and again now and then, which also heals a lost registration;
+        a failure raises, so the supervisor retries with backoff and /readyz shows it."""
+        while True:
+            await self.register_card_callback(self.public_url)
+            await asyncio.sleep(REREGISTER_EVERY)
 
     async def register_card_callback(self, public_url: str) -> None:
         """HTTP mode: point DingTalk's card callbacks at our route (safe to repeat)."""
@@ -71,10 +85,16 @@ def _event_crypt(config: DingtalkConfig) -> WXBizMsgCrypt | None:
 
 
 def build_dingtalk(
-    config: DingtalkConfig, http: aiohttp.ClientSession, render: CardRenderer, sink: EventSink
+    config: DingtalkConfig,
+    http: aiohttp.ClientSession,
+    render: CardRenderer,
+    sink: EventSink,
+    public_url: str = "",
 ) -> DingtalkPlatform:
     """Raises :class:`DingtalkConfigError` for an http mode without ``card_callback_token``:
-    card clicks would have nowhere to go, and a route without the token would be unguarded."""
+    card clicks would have nowhere to go, and a route without the token would be unguarded.
+    In http mode with ``public_url`` (``[server] public_url``) the card callback route is
+    registered with DingTalk by a supervised worker."""
     api = DingtalkAPI(
         http, client_id=config.client_id, client_secret=config.client_secret,
         base_url=config.base_url, oapi_base_url=config.oapi_base_url,
@@ -102,6 +122,7 @@ def build_dingtalk(
         platform.stream = StreamClient(http, settings, sink, render)
         return platform
     platform.card_callback_path = CARDS_PREFIX + config.card_callback_token
+    platform.public_url = public_url
     routes = [("POST", ROBOT_PATH), ("POST", platform.card_callback_path)]
     if crypt is not None:
         routes.insert(1, ("POST", EVENTS_PATH))
