@@ -37,7 +37,8 @@ def walk(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def action(card: Any, verb: str) -> str:
-    payloads = [b["behaviors"][0]["value"]["a"] for b in walk(card) if b.get("tag") == "button"]
+    buttons = [b for b in walk(card) if b.get("tag") == "button"]
+    payloads = [str(b["behaviors"][0]["value"]["a"]) for b in buttons]
     return next(p for p in payloads if p.startswith(verb + ":"))
 
 
