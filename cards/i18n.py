@@ -61,7 +61,6 @@ LABELS: dict[str, dict[str, str]] = {
         "working": "已收到，正在处理",
         "answer": "回复",
         "comment_placeholder": "审批意见（驳回或退回时必填）",
-        "no_action_needed": "无需操作",
     },
     "en-US": {
         "claim": "Expense claim",
@@ -117,7 +116,6 @@ LABELS: dict[str, dict[str, str]] = {
         "working": "Received, working on it",
         "answer": "Reply",
         "comment_placeholder": "Comment (required to reject or return)",
-        "no_action_needed": "Nothing to do",
     },
 }
 
