@@ -8,8 +8,9 @@ an answer that the code already exists is confirmed by a lookup. The expense tem
 resolved to its current ``id:version`` before creating (only the latest is accepted) and again
 when Hesi says a template was deleted; fee types come from ``[backend.fee_types]``.
 
-Only ``approved`` creates a document: before approval the claim is still being decided in chat,
-and later outcomes (payment) are learnt from Hesi — by its outbound messages and by polling.
+Only an event whose snapshot is approved creates a document (``approved``, or ``submitted`` when
+no step applied): before that the claim is still being decided in chat, and later outcomes
+(payment) are learnt from Hesi — by its outbound messages and by polling.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from bot.backends.base import PermanentBackendError, SyncEvent, TransientBackendError
 from bot.backends.hesi_client import HesiAnswer, HesiClient
-from storage.models import Claim, Person
+from storage.models import Claim, ClaimStatus, Person
 
 log = logging.getLogger("claimbot.hesi")
 
@@ -81,7 +82,7 @@ class HesiBackend:
         return outer_code[len(prefix):] if outer_code.startswith(prefix) else None
 
     async def deliver(self, event: SyncEvent) -> None:
-        if event.event != "approved":
+        if event.claim.status is not ClaimStatus.APPROVED:  # "submitted" may approve outright
             log.info("hesi: %s needs no document", event.idempotency_key)
             return
         outer = self.outer_code(event.claim.id)
