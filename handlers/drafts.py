@@ -76,9 +76,16 @@ def ask(ctx: HandlerContext, conversation: Conversation, field: str) -> None:
         choices, text = [], say("ask_field", ctx.lang, label=label)
     else:
         choices, text = [], say(f"ask_{field}", ctx.lang)
-    data = {"text": text, "choices": choices,
-            "input": {"name": "answer", "placeholder": say("reply_placeholder", ctx.lang)}}
-    ctx.send(Card(reply_to(ctx), "prompt", data, lang=ctx.lang))
+    ctx.send(Card(reply_to(ctx), "prompt", prompt_data(ctx, text, field, choices), lang=ctx.lang))
+
+
+def prompt_data(
+    ctx: HandlerContext, text: str, field: str, choices: list[dict[str, str]]
+) -> dict[str, object]:
+    """A question; where cards have text inputs (Feishu) the answer can be typed on the card."""
+    placeholder = say("reply_placeholder", ctx.lang)
+    return {"text": text, "choices": choices,
+            "input": {"name": "answer", "placeholder": placeholder, "action": f"answer:{field}"}}
 
 
 async def show_draft(ctx: HandlerContext, claim: Claim) -> None:
@@ -172,14 +179,18 @@ async def choose(ctx: HandlerContext) -> None:
     await continue_item(ctx, conversation)
 
 
-@router.card_action("add_item")
-async def add_item(ctx: HandlerContext) -> None:
-    conversation = await load(ctx)
+def ask_new_item(ctx: HandlerContext, conversation: Conversation) -> None:
     conversation.reset_item()
     conversation.asking = "new_item"
     store(ctx, conversation)
+    text = say("describe_expense", ctx.lang)
+    ctx.send(Card(reply_to(ctx), "prompt", prompt_data(ctx, text, "new_item", []), lang=ctx.lang))
+
+
+@router.card_action("add_item")
+async def add_item(ctx: HandlerContext) -> None:
+    ask_new_item(ctx, await load(ctx))
     ctx.inline = toast(say("describe_expense", ctx.lang))
-    ctx.send(Text(reply_to(ctx), say("describe_expense", ctx.lang)))
 
 
 @router.card_action("cancel")

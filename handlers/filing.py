@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from bot.dispatcher import HandlerContext, Router
-from bot.events import MessageEvent
+from bot.events import CardActionEvent, MessageEvent
 from bot.replies import Card, Text
 from handlers import claims, drafts
-from handlers.common import reply_to
+from handlers.common import reply_to, toast
 from handlers.conversation import Conversation, load, store
 from handlers.help import help_data
 from handlers.items import category_of, check_field, from_parsed, read_answer, take_invoice
 from handlers.parsing import Command, CommandKind, parse_claim_text
+from handlers.receipts import receipt_type
 from handlers.texts import say
 from storage.base import AttachmentTooLarge
 
@@ -58,10 +59,25 @@ async def run_command(ctx: HandlerContext, conversation: Conversation, command: 
     elif kind is CommandKind.EDIT:
         await drafts.edit(ctx, conversation, command)
     else:
-        conversation.reset_item()
-        conversation.asking = "new_item"
-        store(ctx, conversation)
-        ctx.send(Text(reply_to(ctx), say("describe_expense", ctx.lang)))
+        drafts.ask_new_item(ctx, conversation)
+
+
+@router.card_action("answer")
+async def answered_on_card(ctx: HandlerContext) -> None:
+    """The text input of a prompt card (Feishu forms): the same as replying with a message."""
+    event = ctx.event
+    assert isinstance(event, CardActionEvent)
+    conversation = await load(ctx)
+    field = event.action.partition(":")[2]
+    text = event.form.get("answer", "").strip()
+    if not text or field != (conversation.asking or "new_item"):
+        ctx.inline = toast(say("card_outdated" if text else "please_answer", ctx.lang), "warning")
+        return
+    ctx.inline = toast(say("noted", ctx.lang), "success")
+    if field == "new_item":
+        await take_text(ctx, conversation, text)
+    else:
+        await answer(ctx, conversation, text)
 
 
 async def take_text(ctx: HandlerContext, conversation: Conversation, text: str) -> None:
@@ -73,9 +89,7 @@ async def take_text(ctx: HandlerContext, conversation: Conversation, text: str) 
             conversation.item["invoice"] = invoice
             await drafts.continue_item(ctx, conversation)
         elif result.triggered or conversation.asking == "new_item":
-            conversation.asking = "new_item"
-            store(ctx, conversation)
-            ctx.send(Text(reply_to(ctx), say("describe_expense", ctx.lang)))
+            drafts.ask_new_item(ctx, conversation)
         else:
             ctx.send(Text(reply_to(ctx), say("not_understood", ctx.lang)))
         return
@@ -120,7 +134,11 @@ async def receive_files(ctx: HandlerContext, conversation: Conversation) -> None
         return
     stored: list[str] = []
     for file in event.files:
-        data, content_type = await download(file)
+        data, _claimed = await download(file)
+        content_type = receipt_type(data)
+        if content_type is None:
+            ctx.send(Text(reply_to(ctx), say("file_unsupported", ctx.lang, name=file.name)))
+            return
         try:
             attachment = await ctx.storage.put_attachment(data, content_type, file.name)
         except AttachmentTooLarge as error:

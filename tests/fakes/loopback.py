@@ -103,7 +103,9 @@ class LoopMessenger:
         return dict(ref)
 
     async def download(self, file: FileRef) -> tuple[bytes, str]:
-        return f"receipt {file.handle}".encode(), "image/jpeg"
+        if file.handle.startswith("bad"):
+            return b"MZ not a receipt", "image/jpeg"  # claims to be an image; is not
+        return b"\xff\xd8\xff\xe0 receipt " + file.handle.encode(), "image/jpeg"
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> None:
         async def enough() -> None:

@@ -259,3 +259,50 @@ async def test_restart_mid_conversation_keeps_state(
     await j2.say("zhangsan", "昨天")
     await j2.settle()
     assert j2.last_card("zhangsan", "claim_draft")["data"]["claim"]["total"] == "¥45.00"
+
+
+async def test_file_that_is_not_a_receipt_is_refused(journey: Journey) -> None:
+    import json as _json
+
+    j = journey
+    await file_claim(j)
+    await j.client.post("/loop/events", data=_json.dumps(
+        {"id": "f2", "user": "zhangsan", "files": ["bad_1"]}))
+    await j.settle()
+    assert "无法识别文件" in j.sent("zhangsan", "text")[-1]["text"]
+    assert j.last_card("zhangsan", "claim_draft")["data"]["claim"]["items"][0]["attachments"] == 0
+
+
+async def test_receipt_over_the_limit_is_refused(
+    aiohttp_client: ClientMaker, tmp_path: Path
+) -> None:
+    import json as _json
+    from dataclasses import replace
+
+    config = journey_config(tmp_path)
+    config = replace(config, storage=replace(config.storage, attachment_max_bytes=8))
+    platform = LoopPlatform("feishu", directory=LoopDirectory(dict(USERS), dict(DEPARTMENTS)))
+    j = Journey(await aiohttp_client(create_app(config, platforms=[loop_factory(platform)])),
+                platform)
+    await j.client.post("/loop/events", data=_json.dumps(
+        {"id": "big", "user": "zhangsan", "files": ["img_big"]}))
+    await j.settle()
+    assert "文件太大" in j.sent("zhangsan", "text")[-1]["text"]
+
+
+async def test_prompt_answered_on_the_card(journey: Journey) -> None:
+    j = journey
+    await j.say("zhangsan", "报销")
+    await j.settle()
+    prompt = j.last_card("zhangsan", "prompt")["data"]
+    await j.click("zhangsan", prompt["input"]["action"], answer="打车 30 昨天 机场")
+    await j.settle()
+    assert j.last_card("zhangsan", "claim_draft")["data"]["claim"]["total"] == "¥30.00"
+
+
+async def test_english_user(journey: Journey) -> None:
+    j = journey
+    await j.say("zhangsan", "English")
+    await j.say("zhangsan", "help")
+    await j.settle()
+    assert j.last_card("zhangsan", "help")["data"]["title"] == "What the claims bot can do"
