@@ -29,7 +29,8 @@ from bot.backends.base import (
 TOKEN_PATH = "/api/openapi/v1/auth/getAccessToken"  # noqa: S105 - a path, not a secret
 REFRESH_PATH = "/api/openapi/v2/auth/refreshToken"
 REFRESH_POWER_CODE = "219904"
-REFRESH_MARGIN = 600.0  # refresh ten minutes before the token would expire
+REFRESH_MARGIN = 600.0
+TOKEN_TRIES = 3  # refresh ten minutes before the token would expire
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class _Token:
     access: str
     refresh: str
     expires_at: float  # epoch seconds
+    fresh: bool = True  # issued and not yet used successfully
 
 
 class HesiClient:
@@ -84,16 +86,23 @@ class HesiClient:
         params: Mapping[str, str] | None = None,
         body: Any = None,
     ) -> HesiAnswer:
-        """One business call; a 403 re-issues the token and tries once more. 5xx, 408, 429 and
-        network failures raise TransientBackendError; other answers are returned as they are."""
-        for attempt in (1, 2):
+        """One business call. On 403 a token never used before is tried once more as it is
+        (Hesi refused tokens right after issuing them), an older one is re-issued. 5xx, 408,
+        429 and network failures raise TransientBackendError; other answers are returned."""
+        for attempt in range(1, TOKEN_TRIES + 1):
             token = await self.token()
             answer = await self._send(method, path, {**(params or {}), "accessToken": token}, body)
-            if answer.status != 403 or attempt == 2:
+            current = self._token
+            if answer.status != 403 or attempt == TOKEN_TRIES:
+                if current is not None and answer.status != 403:
+                    current.fresh = False
                 break
-            self._token = None
+            if current is not None and current.access == token and current.fresh:
+                current.fresh = False
+            else:
+                self._token = None
         if answer.status == 403:
-            raise answer.problem(f"{method} {path} (token refused twice)")
+            raise answer.problem(f"{method} {path} (token refused {TOKEN_TRIES} times)")
         return answer
 
     async def token(self) -> str:

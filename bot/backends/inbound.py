@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.backends.base import BackendError
+from bot.backends.base import BackendError, TransientBackendError
 from bot.backends.hesi import HesiBackend
 from bot.backends.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_ok
 from bot.config_model import Config
@@ -174,9 +174,12 @@ async def hesi_message(request: web.Request) -> web.Response:
         return _refuse(400, "flowId is required")
     try:
         document = await hesi.document(flow_id)  # the message is a hint; Hesi's record decides
-    except BackendError as exc:
+    except TransientBackendError as exc:
         log.warning("hesi message for %s: cannot read the document: %s", flow_id, exc)
         return _refuse(503, "cannot read the document now")
+    except BackendError as exc:  # not a document we can read: nothing to do, do not resend
+        log.warning("hesi message for %s ignored: %s", flow_id, exc)
+        return web.json_response({"result": "ignored", "state": ""})
     claim_id = hesi.claim_id_of(document.outer_code)
     verb = HESI_STATES.get(document.state)
     if claim_id is None or verb is None:
