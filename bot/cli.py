@@ -1,4 +1,4 @@
-"""``claimbot serve | demo | check-config``: the operator's entry points."""
+"""``claimbot serve | demo | check-config | outbox``: the operator's entry points."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from bot.backends.outbox_admin import add_outbox_parser, run_outbox
 from bot.config import ConfigError, check_config, load_config, secret_values
 from bot.config_model import Config, ServerConfig, StorageConfig
 from bot.logs import setup_logging
@@ -26,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("-c", "--config", required=True, help="path to config.toml")
+    add_outbox_parser(commands)
     return parser
 
 
@@ -35,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, text = check_config(args.config)
         print(text, file=sys.stdout if code == 0 else sys.stderr)
         return code
+    if args.command == "outbox":
+        return _outbox(args)
     if args.command == "serve":
         try:
             config = load_config(args.config)
@@ -43,6 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return _run(config)
     return _demo(args.data, args.host, args.port)
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"{args.config}: invalid configuration\n{exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_outbox(config, args, print))
 
 
 def _run(config: Config, announce: str = "") -> int:
