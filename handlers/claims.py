@@ -30,22 +30,22 @@ def _may_see(ctx: HandlerContext, claim: Claim) -> bool:
 async def show_mine(ctx: HandlerContext) -> None:
     actor = actor_of(ctx)
     found = await ctx.storage.claims_by_applicant(actor.platform, actor.user_id, LIST_LIMIT + 1)
-    names: dict[str, str] = {}
-    for claim in found[:LIST_LIMIT]:
-        names.update(await display_names(ctx, claim))
-    data = list_data(say("mine_title", ctx.lang), found[:LIST_LIMIT], names, ctx,
-                     more=max(0, len(found) - LIST_LIMIT))
-    ctx.send(Card(reply_to(ctx), "claim_list", data, lang=ctx.lang))
+    await _send_list(ctx, say("mine_title", ctx.lang), found)
 
 
 async def show_todo(ctx: HandlerContext) -> None:
     actor = actor_of(ctx)
     found = await ctx.storage.claims_pending_for(actor.platform, actor.user_id, LIST_LIMIT + 1)
+    await _send_list(ctx, say("todo_title", ctx.lang), found)
+
+
+async def _send_list(ctx: HandlerContext, title: str, found: list[Claim]) -> None:
+    """Up to LIST_LIMIT claims (one more was fetched only to know whether there are more)."""
+    shown = found[:LIST_LIMIT]
     names: dict[str, str] = {}
-    for claim in found[:LIST_LIMIT]:
+    for claim in shown:
         names.update(await display_names(ctx, claim))
-    data = list_data(say("todo_title", ctx.lang), found[:LIST_LIMIT], names, ctx,
-                     more=max(0, len(found) - LIST_LIMIT))
+    data = list_data(title, shown, names, ctx, more=max(0, len(found) - LIST_LIMIT))
     ctx.send(Card(reply_to(ctx), "claim_list", data, lang=ctx.lang))
 
 
