@@ -40,7 +40,7 @@ async def show_todo(ctx: HandlerContext) -> None:
 
 
 async def _send_list(ctx: HandlerContext, title: str, found: list[Claim]) -> None:
-    """Up to LIST_LIMIT claims (one more was fetched only to know whether there are more)."""
+    """Up to LIST_LIMIT claims; one more was fetched only to know that older ones exist."""
     shown = found[:LIST_LIMIT]
     names: dict[str, str] = {}
     for claim in shown:
