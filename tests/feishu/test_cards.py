@@ -146,7 +146,7 @@ def test_empty_list_and_more() -> None:
     data["claims"] = []
     card = render_card("feishu", "claim_list", data, "en-US")
     texts = [e["text"]["content"] for e in walk(card) if e.get("tag") == "div"]
-    assert texts[:2] == ["No claims yet", "3 more not shown"]
+    assert texts[:2] == ["No claims yet", "Older claims are not shown; send a claim id to see one"]
 
 
 def test_a_claim_with_many_items_still_fits() -> None:
