@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
-from collections.abc import Collection, Mapping
-from datetime import date, datetime, time
+from collections.abc import Callable, Collection, Mapping
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from storage.money import MAX_AMOUNT
 
@@ -127,6 +128,17 @@ class Table:
             return False
         if not isinstance(value, bool):
             self.problem(key, f"must be true or false, not {toml_type(value)}")
+            return default
+        return value
+
+    def parsed(self, key: str, default: str, parse: Callable[[str], object]) -> str:
+        """Text that ``parse`` accepts (its ValueError is the problem), else ``default``."""
+        value = self.text(key, default).strip()
+        try:
+            if value != default:
+                parse(value)
+        except ValueError as exc:
+            self.problem(key, str(exc))
             return default
         return value
 
@@ -308,3 +320,42 @@ def storage_url_problem(url: str) -> str:
             return f"bad redis URL: {exc}"
         return "" if parts.hostname or parts.path else "redis needs a host: redis://HOST:6379/0"
     return f"unknown scheme {scheme!r} (use sqlite:/// or redis://)"
+
+
+_CLOCK_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+_OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$")
+
+
+def parse_clock_range(spec: str) -> tuple[time, time]:
+    """``"22:00-08:00"`` as (start, end) wall-clock times; the range may wrap past midnight."""
+    match = _CLOCK_RANGE.match(spec)
+    if match is None:
+        raise ValueError(f'must look like "22:00-08:00", not {spec!r}')
+    h1, m1, h2, m2 = (int(part) for part in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError(f"hours run from 00 to 23 and minutes from 00 to 59, not {spec!r}")
+    start, end = time(h1, m1), time(h2, m2)
+    if start == end:
+        raise ValueError(f"start and end are the same ({spec!r}); leave it empty for none")
+    return start, end
+
+
+def parse_timezone(name: str) -> tzinfo:
+    """An IANA zone (``Asia/Shanghai``), ``UTC``, or a fixed offset (``+08:00``, ``UTC+8``)."""
+    name = name.strip()
+    if name.upper() in ("UTC", "Z"):
+        return UTC
+    match = _OFFSET.match(name.upper())
+    if match is not None:
+        sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+        if hours > 14 or minutes > 59:
+            raise ValueError(f"offset out of range: {name!r}")
+        delta = timedelta(hours=hours, minutes=minutes)
+        return timezone(-delta if sign == "-" else delta)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {name!r}: use an IANA name such as Asia/Shanghai (needs the "
+            "system zone database or the tzdata package) or an offset such as +08:00"
+        ) from exc

@@ -141,6 +141,19 @@ class ApprovalConfig:
     steps: tuple[ApprovalStepConfig, ...] = ()
     fallback: str = ""  # approver spec for a step that resolves to no one; "" = skip the step
     remind_after_hours: int = 0  # remind an approver after this long; 0 = no reminders
+    remind_every_hours: int = 0  # then again after each such interval; 0 = remind_after_hours
+    quiet_hours: str = ""  # "22:00-08:00": no reminder inside; it goes out when they end
+    escalate_after_reminders: int = 0  # later reminders also tell the approver's manager; 0 = never
+    timezone: str = "Asia/Shanghai"  # the wall clock of quiet_hours: IANA name or "+08:00"
+
+    @property
+    def reminders(self) -> bool:
+        return self.remind_after_hours > 0
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryConfig:
+    file: str = ""  # an HR export (CSV or TOML) that fills or overrides the platforms' org chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +168,7 @@ class Config:
     finance: FinanceConfig = field(default_factory=FinanceConfig)
     categories: tuple[CategoryConfig, ...] = ()
     approval: ApprovalConfig = field(default_factory=ApprovalConfig)
+    directory: DirectoryConfig = field(default_factory=DirectoryConfig)
 
     @property
     def platforms(self) -> tuple[str, ...]:

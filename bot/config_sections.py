@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast, get_args
 
+from bot import config_checks as checks
 from bot.config_checks import Table, approver_problem, storage_url_problem, uscc_problem
 from bot.config_model import (
     ApprovalConfig,
@@ -23,6 +24,7 @@ from bot.config_model import (
     Config,
     DingtalkConfig,
     DingtalkMode,
+    DirectoryConfig,
     FeishuConfig,
     FeishuMode,
     FieldKind,
@@ -33,6 +35,7 @@ from bot.config_model import (
     StorageConfig,
     WecomConfig,
 )
+from bot.directory_file import load_directory_file
 
 # The tables whose keys environment variables may set ([[categories]] is an array: file only).
 ENV_SECTIONS = (
@@ -45,6 +48,7 @@ ENV_SECTIONS = (
     "backend",
     "finance",
     "approval",
+    "directory",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 AES_KEY = re.compile(r"^[A-Za-z0-9]{43}$")
@@ -72,6 +76,7 @@ def build_config(
         finance=(finance := build_finance(section("finance"))),
         categories=(categories := build_categories(root.tables("categories"))),
         approval=build_approval(section("approval"), categories, finance),
+        directory=build_directory(section("directory")),
     )
     root.finish()
     return config
@@ -387,6 +392,19 @@ def build_approval(
         steps=tuple(build_step(step, codes, finance) for step in table.tables("steps")),
         fallback=fallback,
         remind_after_hours=table.integer("remind_after_hours", 0, 0, 24 * 30),
+        remind_every_hours=table.integer("remind_every_hours", 0, 0, 24 * 30),
+        quiet_hours=table.parsed("quiet_hours", "", checks.parse_clock_range),
+        escalate_after_reminders=table.integer("escalate_after_reminders", 0, 0, 100),
+        timezone=table.parsed("timezone", "Asia/Shanghai", checks.parse_timezone),
     )
     table.finish()
     return approval
+
+
+def build_directory(table: Table | None) -> DirectoryConfig:
+    """``[directory] file``: it must exist and load (a problem names the file's line)."""
+    if table is None:
+        return DirectoryConfig()
+    directory = DirectoryConfig(file=table.parsed("file", "", load_directory_file))
+    table.finish()
+    return directory

@@ -269,6 +269,20 @@ INVALID = [
     bad(
         "steps-type", "approval.steps", "manager", "must be an array of tables ([[approval.steps]])"
     ),
+    bad("quiet-shape", "approval.quiet_hours", "22-8", 'must look like "22:00-08:00", not'),
+    bad("quiet-range", "approval.quiet_hours", "25:00-08:00", "hours run from 00 to 23"),
+    bad("quiet-empty", "approval.quiet_hours", "08:00-08:00", "start and end are the same"),
+    bad("quiet-type", "approval.quiet_hours", 22, "must be a string, not integer"),
+    bad("timezone", "approval.timezone", "Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+    bad("tz-offset", "approval.timezone", "+15:00", "offset out of range"),
+    bad("remind-every", "approval.remind_every_hours", 1000, "must be an integer from 0 to 720"),
+    bad("escalate", "approval.escalate_after_reminders", -1, "must be an integer from 0 to 100"),
+    bad("directory-missing", "directory", {"file": "/nonexistent/hr.csv"}, "/nonexistent/hr.csv: "
+        "cannot read", at="directory.file"),
+    bad("directory-not-hr", "directory", {"file": str(EXAMPLE)}, f"{EXAMPLE}: unknown table",
+        at="directory.file"),
+    bad("directory-typo", "directory", {"fiel": "hr.csv"}, "unknown key (did you mean 'file'?)",
+        at="directory.fiel"),
     bad("unknown-section", "extra", {"a": 1}, "unknown section"),
     bad("unknown-top-key", "debug", True, "unknown key"),
 ]
@@ -311,6 +325,12 @@ VALID = [
     good("no-encrypt-key", "feishu.encrypt_key", DELETE, ""),
     good("no-public-url", "server.public_url", DELETE, ""),
     good("timeout-int", "server.shutdown_timeout", 3, 3.0),
+    good("quiet-spaces", "approval.quiet_hours", " 21:30 - 07:00 ", "21:30 - 07:00"),
+    good("quiet-none", "approval.quiet_hours", "", ""),
+    good("tz-offset", "approval.timezone", "+08:00", "+08:00"),
+    good("tz-utc", "approval.timezone", "UTC", "UTC"),
+    good("tz-default", "approval.timezone", DELETE, "Asia/Shanghai"),
+    good("escalate", "approval.escalate_after_reminders", 2, 2),
 ]
 
 
@@ -604,3 +624,57 @@ def test_redact(value: str, expected: str) -> None:
 def test_published_credit_codes_pass(code: str) -> None:
     assert uscc_problem(code) == ""
     assert uscc_check_char(code[:17]) == code[17]
+
+
+# ── reminders and the directory file ─────────────────────────────────────────────────────
+
+
+def test_example_reminder_settings() -> None:
+    approval = load_config(EXAMPLE, environ={}).approval
+    assert approval.reminders
+    assert (approval.remind_after_hours, approval.remind_every_hours) == (24, 24)
+    assert approval.quiet_hours == "22:00-08:00"
+    assert (approval.escalate_after_reminders, approval.timezone) == (3, "Asia/Shanghai")
+    assert load_config(EXAMPLE, environ={}).directory.file == ""
+
+
+def test_reminders_are_off_by_default() -> None:
+    approval = parse_config({}, {}).approval
+    assert not approval.reminders
+    assert (approval.remind_every_hours, approval.escalate_after_reminders) == (0, 0)
+
+
+def test_directory_file_loads(tmp_path: Path) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text("user_id,name,manager_id\nzhangsan,张三,lisi\n", encoding="utf-8")
+    config = parse_config(changed(edit("directory", {"file": str(hr)})), {})
+    assert config.directory.file == str(hr)
+    from_env = parse_config(example(), {"CLAIMBOT_DIRECTORY__FILE": str(hr)})
+    assert from_env.directory.file == str(hr)
+
+
+def test_malformed_directory_file_names_its_line(tmp_path: Path) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text("user_id,name,manager_id\nzhangsan,张三,lisi\nlisi,李四\n", encoding="utf-8")
+    problems = problems_of(changed(edit("directory", {"file": str(hr)})))
+    assert problems == [f"directory.file: {hr}:3: 2 fields, the header has 3"]
+    env_problems = problems_of(example(), {"CLAIMBOT_DIRECTORY__FILE": str(hr)})
+    assert env_problems == [
+        f"directory.file: {hr}:3: 2 fields, the header has 3 (from CLAIMBOT_DIRECTORY__FILE)"
+    ]
+
+
+def test_env_sets_reminder_keys() -> None:
+    environ = {
+        "CLAIMBOT_APPROVAL__QUIET_HOURS": "23:00-07:00",
+        "CLAIMBOT_APPROVAL__ESCALATE_AFTER_REMINDERS": "2",
+        "CLAIMBOT_APPROVAL__TIMEZONE": "UTC+8",
+    }
+    approval = load_config(EXAMPLE, environ).approval
+    assert (approval.quiet_hours, approval.escalate_after_reminders) == ("23:00-07:00", 2)
+    assert approval.timezone == "UTC+8"
+    problems = problems_of(example(), {"CLAIMBOT_APPROVAL__QUIET_HOURS": "night"})
+    assert problems == [
+        "approval.quiet_hours: must look like \"22:00-08:00\", not 'night' "
+        "(from CLAIMBOT_APPROVAL__QUIET_HOURS)"
+    ]
