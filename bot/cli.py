@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from bot.audit_verify import add_audit_parser, run_audit
 from bot.backends.outbox_admin import add_outbox_parser, run_outbox
 from bot.config import ConfigError, check_config, load_config, secret_values
 from bot.config_model import Config, ServerConfig, StorageConfig
@@ -27,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("-c", "--config", required=True, help="path to config.toml")
+    add_audit_parser(commands)
     add_outbox_parser(commands)
     return parser
 
@@ -39,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     if args.command == "outbox":
         return _outbox(args)
+    if args.command == "audit":
+        return run_audit(args)
     if args.command == "serve":
         try:
             config = load_config(args.config)

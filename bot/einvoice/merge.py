@@ -29,7 +29,10 @@ class Partial:
 
 
 def _present(value: object) -> bool:
-    return value is not None and value not in ("", (), InvoiceKind.UNKNOWN, False)
+    """Has a value: zero amounts count, empty text and UNKNOWN do not."""
+    if value is None or value is False or value is InvoiceKind.UNKNOWN:
+        return False
+    return not (isinstance(value, str | tuple) and len(value) == 0)
 
 
 def _chosen(partials: list[Partial]) -> tuple[dict[str, object], dict[str, Source], list[Conflict]]:

@@ -64,7 +64,9 @@ class OfdPackage:
 
     def resolve(self, base_dir: str, location: str) -> str:
         location = location.strip()
-        joined = location.lstrip("/") if location.startswith("/") else f"{base_dir}/{location}"
+        joined = (
+            location.lstrip("/") if location.startswith("/") else posixpath.join(base_dir, location)
+        )
         return safe_name(joined)
 
     def _named(self, name: str) -> list[Element]:

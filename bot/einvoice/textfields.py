@@ -26,10 +26,14 @@ _CODE_NUMBER = re.compile(r"(?<![\dA-Z])(\d{10}|\d{12})\s+(\d{8})(?![\dA-Z])")
 _CHECK = re.compile(r"校\s*验\s*码\s*:?\s*((?:\d\s*){20})")
 _DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _BARE_DATE = re.compile(r"(?<!\d)(20\d{2}) (\d{2}) (\d{2})(?!\d)")
-_NAME = re.compile(r"名\s*称\s*:\s*([^\s:]+)")
-_TAX_ID = re.compile(r"纳\s*税\s*人\s*识\s*别\s*号\s*:\s*([0-9A-Z]{15,20})?")
-_TOTAL = re.compile(rf"\(\s*小\s*写\s*\)\s*¥?\s*({_MONEY})")
-_SUMS = re.compile(rf"合\s*计\s*¥?\s*({_MONEY})\s*¥?\s*({_MONEY}|\*+)")
+_NAME = re.compile(r"名\s*称\s*:[ \t]*([^\s:]++)?")
+_COMPANY = re.compile(
+    r"(?<![^\s:])([^\s:]{2,40}(?:公司|集团|中心|酒店|宾馆|医院|事务所|研究院|商行|店|厂))(?![^\s:])"
+)
+_LABEL_WORDS = ("名", "称", "识别号", "信用代码")
+_TAX_ID = re.compile(r"纳\s*税\s*人\s*识\s*别\s*号\s*:[ \t]*([0-9A-Z]{15,20})?")
+_TOTAL = re.compile(rf"\(\s*小\s*写\s*\)[ \t]*¥?[ \t]*({_MONEY})")
+_SUMS = re.compile(rf"合[ \t]*计[ \t]*¥?[ \t]*({_MONEY})[ \t]*¥?[ \t]*({_MONEY}|\*+)")
 _YEN = re.compile(rf"¥\s*({_MONEY})")
 _WORDS = re.compile(rf"(?:大\s*写\s*\)?\s*)?((?:\(?负数?\)?)?[{CAPITAL_CHARS}]{{2,}})")
 _RATE = r"\d{1,2}(?:\.\d+)?%|免税|不征税|出口零税率|普通零税率|零税率"
@@ -75,7 +79,9 @@ def _numbers(text: str, partial: Partial) -> None:
 
 
 def _parties(text: str, partial: Partial) -> None:
-    names = _NAME.findall(text)
+    names = [name if _is_name(name) else "" for name in _NAME.findall(text)]
+    if not any(names):
+        names = list(dict.fromkeys(_COMPANY.findall(text)))
     ids = _TAX_ID.findall(text)
     if not any(ids):
         ids = USCC.findall(text)
@@ -84,6 +90,10 @@ def _parties(text: str, partial: Partial) -> None:
             partial.set(f"{role}_name", names[index])
         if index < len(ids) and ids[index]:
             partial.set(f"{role}_tax_id", ids[index])
+
+
+def _is_name(value: str) -> bool:
+    return len(value) >= 2 and not any(word in value for word in _LABEL_WORDS)
 
 
 def _totals(text: str, partial: Partial) -> None:
