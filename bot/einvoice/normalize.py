@@ -96,7 +96,7 @@ def parse_tax_rate(text: str | None) -> tuple[Decimal | None, str]:
         return None, label
     rate = value / 100 if label.endswith("%") or value >= 1 else value
     rate = rate.quantize(Decimal("0.0001")).normalize()
-    return rate, label if label.endswith("%") else f"{rate * 100:f}".rstrip("0").rstrip(".") + "%"
+    return rate, label if label.endswith("%") else f"{(rate * 100).normalize():f}%"
 
 
 _CAPITAL_DIGITS = {ch: i for i, ch in enumerate("零壹贰叁肆伍陆柒捌玖")}

@@ -24,6 +24,7 @@ _CODE = re.compile(r"发\s*票\s*代\s*码\s*:?\s*(\d{10}|\d{12})(?!\d)")
 _NUMBER8 = re.compile(r"发\s*票\s*号\s*码\s*:?\s*(\d{8})(?!\d)")
 _CODE_NUMBER = re.compile(r"(?<![\dA-Z])(\d{10}|\d{12})\s+(\d{8})(?![\dA-Z])")
 _CHECK = re.compile(r"校\s*验\s*码\s*:?\s*((?:\d\s*){20})")
+_BARE_CHECK = re.compile(r"(?<![\d ])(\d{5} \d{5} \d{5} \d{5})(?![\d ]*\d)")
 _DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _BARE_DATE = re.compile(r"(?<!\d)(20\d{2}) (\d{2}) (\d{2})(?!\d)")
 _NAME = re.compile(r"名\s*称\s*:[ \t]*([^\s:]++)?")
@@ -74,7 +75,7 @@ def _numbers(text: str, partial: Partial) -> None:
     else:
         bare = _ANY20.search(text)
         partial.set("number", bare.group(1) if bare else None)
-    check = _CHECK.search(text)
+    check = _CHECK.search(text) or _BARE_CHECK.search(text)
     partial.set("check_code", digits(check.group(1)) if check else None)
 
 

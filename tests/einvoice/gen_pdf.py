@@ -117,12 +117,13 @@ def invoice_pdf(
     qr: bool = True,
     text: bool = True,
     pages: int = 1,
+    qr_payload: str = "",
 ) -> bytes:
     """One invoice page (plus blank 清单 pages when ``pages`` > 1)."""
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=PAGE)
     if qr:
-        _draw_qr(pdf, spec.qr_payload, 8, 8)
+        _draw_qr(pdf, qr_payload or spec.qr_payload, 8, 8)
     labels, values = _labels_and_values(spec, kangxi)
     merged = labels + values if labels_first else _interleaved(labels, values)
     for item in merged if text else []:

@@ -36,32 +36,61 @@ CASES: list[tuple[str, Spec, Maker, FileFormat, Source]] = []
 for _spec in (DIGITAL_NORMAL, DIGITAL_SPECIAL, RED_LETTER, TAX_FREE):
     CASES += [
         ("xml", _spec, einvoice_xml, FileFormat.XML, Source.XML),
-        ("xml-detail-percent", _spec, lambda s: einvoice_xml(s, detail=True, rate_style="percent"),
-         FileFormat.XML, Source.XML),
-        ("xml-namespaced-long-rate", _spec,
-         lambda s: einvoice_xml(s, rate_style="long", namespace="urn:example"),
-         FileFormat.XML, Source.XML),
+        (
+            "xml-detail-percent",
+            _spec,
+            lambda s: einvoice_xml(s, detail=True, rate_style="percent"),
+            FileFormat.XML,
+            Source.XML,
+        ),
+        (
+            "xml-namespaced-long-rate",
+            _spec,
+            lambda s: einvoice_xml(s, rate_style="long", namespace="urn:example"),
+            FileFormat.XML,
+            Source.XML,
+        ),
         ("ofd", _spec, invoice_ofd, FileFormat.OFD, Source.OFD_DATA),
-        ("ofd-text-only", _spec, lambda s: invoice_ofd(s, "text", qr=False),
-         FileFormat.OFD, Source.TEXT),
+        (
+            "ofd-text-only",
+            _spec,
+            lambda s: invoice_ofd(s, "text", qr=False),
+            FileFormat.OFD,
+            Source.TEXT,
+        ),
         ("pdf", _spec, invoice_pdf, FileFormat.PDF, Source.QR),
-        ("pdf-labels-first-kangxi", _spec, lambda s: invoice_pdf(s, labels_first=True, kangxi=True),
-         FileFormat.PDF, Source.QR),
+        (
+            "pdf-labels-first-kangxi",
+            _spec,
+            lambda s: invoice_pdf(s, labels_first=True, kangxi=True),
+            FileFormat.PDF,
+            Source.QR,
+        ),
         ("pdf-text-only", _spec, lambda s: invoice_pdf(s, qr=False), FileFormat.PDF, Source.TEXT),
-    ]  # fmt: skip
+    ]
 for _spec in (E_NORMAL, E_SPECIAL):
     CASES += [
         ("xml", _spec, fp_einvoice_xml, FileFormat.XML, Source.XML),
         ("xml-xbrl", _spec, xbrl_xml, FileFormat.XML, Source.XBRL),
         ("ofd", _spec, lambda s: invoice_ofd(s, "older"), FileFormat.OFD, Source.XML),
-        ("ofd-broken-prefix", _spec, lambda s: invoice_ofd(s, "older", broken_prefix=True),
-         FileFormat.OFD, Source.XML),
+        (
+            "ofd-broken-prefix",
+            _spec,
+            lambda s: invoice_ofd(s, "older", broken_prefix=True),
+            FileFormat.OFD,
+            Source.XML,
+        ),
         ("ofd-xbrl-only", _spec, lambda s: invoice_ofd(s, "xbrl"), FileFormat.OFD, Source.XBRL),
         ("pdf", _spec, invoice_pdf, FileFormat.PDF, Source.QR),
-        ("pdf-labels-first", _spec, lambda s: invoice_pdf(s, labels_first=True),
-         FileFormat.PDF, Source.QR),
+        (
+            "pdf-labels-first",
+            _spec,
+            lambda s: invoice_pdf(s, labels_first=True),
+            FileFormat.PDF,
+            Source.QR,
+        ),
         ("pdf-text-only", _spec, lambda s: invoice_pdf(s, qr=False), FileFormat.PDF, Source.TEXT),
-    ]  # fmt: skip
+    ]
 for _spec in (RAILWAY, AIR):
     CASES += [
         ("xml-xbrl", _spec, xbrl_xml, FileFormat.XML, Source.XBRL),
@@ -72,9 +101,11 @@ for _spec in (RAILWAY, AIR):
 
 @pytest.mark.parametrize(
     ("spec", "maker", "fmt", "source"),
-    [pytest.param(spec, maker, fmt, source, id=f"{spec.name}-{name}")
-     for name, spec, maker, fmt, source in CASES],
-)  # fmt: skip
+    [
+        pytest.param(spec, maker, fmt, source, id=f"{spec.name}-{name}")
+        for name, spec, maker, fmt, source in CASES
+    ],
+)
 def test_file_reads_back_as_its_spec(spec: Spec, maker: Maker, fmt: FileFormat, source: Source):
     reading = read_invoice(maker(spec), filename="misleading.txt")
     assert reading.format is fmt
@@ -105,8 +136,9 @@ def _assert_matches(reading: InvoiceReading, spec: Spec) -> None:
         assert reading.total_in_words.replace("元", "圆").replace("⻆", "角") == spec.words
 
 
-@pytest.mark.parametrize("spec", [DIGITAL_NORMAL, DIGITAL_SPECIAL, RED_LETTER, E_NORMAL, E_SPECIAL],
-                         ids=lambda s: s.name)  # fmt: skip
+@pytest.mark.parametrize(
+    "spec", [DIGITAL_NORMAL, DIGITAL_SPECIAL, RED_LETTER, E_NORMAL, E_SPECIAL], ids=lambda s: s.name
+)
 @pytest.mark.parametrize("image", [photo_jpeg, screenshot_png], ids=["photo", "screenshot"])
 def test_photo_or_screenshot_gives_the_qr_fields(spec: Spec, image: Callable[[bytes], bytes]):
     reading = read_invoice(image(invoice_pdf(spec)), filename="IMG_0001.HEIC")
