@@ -78,7 +78,7 @@ def start_backend(
         interval = runtime.config.backend.poll_interval
         if interval > 0:
             workers["hesi-poll"] = HesiPoller(runtime, backend, float(interval)).run
-    return sync_loop(runtime.storage, backend, record), workers
+    return sync_loop(runtime.storage, backend, record, runtime.config.backend.timeout), workers
 
 
 class HesiPoller:

@@ -12,6 +12,7 @@ operator to ``claimbot outbox retry`` or ``drop``.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from bot.backends.base import (
@@ -28,8 +29,14 @@ from storage.models import Attachment, Claim, Leased, ModelError, claim_from_dic
 log = logging.getLogger("claimbot.sync")
 
 # An outage of a few hours is survived: 25 attempts with delays capped at ten minutes.
-SYNC_POLICY = QueuePolicy("backend", batch=16, visibility=120.0, max_attempts=25,
+SYNC_POLICY = QueuePolicy("backend", batch=16, visibility=45.0, max_attempts=25,
                           retry_base=2.0, retry_cap=600.0)
+
+
+def lease_for(timeout: float) -> float:
+    """How long a row stays leased: a few backend calls' worth, so a crashed worker's rows come
+    back soon, and a live one's never do while it still waits for an answer."""
+    return 4 * timeout + 5
 
 
 class SyncHandler:
@@ -78,5 +85,8 @@ class SyncHandler:
         return claim
 
 
-def sync_loop(storage: Storage, backend: Backend, record: Outcome) -> QueueLoop:
-    return QueueLoop(storage, SYNC_POLICY, SyncHandler(storage, backend), record)
+def sync_loop(
+    storage: Storage, backend: Backend, record: Outcome, timeout: float = 10.0
+) -> QueueLoop:
+    policy = replace(SYNC_POLICY, visibility=lease_for(timeout))
+    return QueueLoop(storage, policy, SyncHandler(storage, backend), record)
