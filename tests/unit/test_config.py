@@ -678,3 +678,45 @@ def test_env_sets_reminder_keys() -> None:
         "approval.quiet_hours: must look like \"22:00-08:00\", not 'night' "
         "(from CLAIMBOT_APPROVAL__QUIET_HOURS)"
     ]
+
+
+# ── [backend]: connector keys (issue 8) ────────────────────────────────────────────────────
+
+
+def test_backend_connector_keys_load(tmp_path: Path) -> None:
+    template = tmp_path / "erp.xml.j2"
+    template.write_text("<bill>{{ claim.id }}</bill>", encoding="utf-8")
+    data = changed(
+        edit("backend.kind", "hesi"), edit("backend.app_key", "k"), edit("backend.app_secret", "s"),
+        edit("backend.template", str(template)), edit("backend.timeout", 4),
+        edit("backend.corp_id", "CORP01"), edit("backend.callback_token", "a" * 32),
+        edit("backend.fee_types", {"taxi": "corp:taxi", "meal": "corp:meal"}),
+        edit("backend.poll_interval", 0),
+    )
+    backend = parse_config(data, {}).backend
+    assert backend.template == str(template)
+    assert backend.timeout == 4.0
+    assert backend.specification_id == "ID01exampleSpec"
+    assert backend.fee_types == (("meal", "corp:meal"), ("taxi", "corp:taxi"))
+    assert (backend.callback_token, backend.poll_interval) == ("a" * 32, 0)
+    assert backend.outer_code_prefix == "claimbot-"
+    from_env = parse_config(example(), {"CLAIMBOT_BACKEND__CALLBACK_TOKEN": "b" * 40})
+    assert from_env.backend.callback_token == "b" * 40
+
+
+@pytest.mark.parametrize(("path", "value", "message"), [
+    ("backend.template", "erp.txt", "backend.template: must end in .json.j2 or .xml.j2"),
+    ("backend.template", "/nonexistent/erp.json.j2", "backend.template: no such file"),
+    ("backend.callback_token", "short", "backend.callback_token: must be 24 to 128 letters"),
+    ("backend.timeout", 0, "backend.timeout: must be a number greater than 0"),
+    ("backend.poll_interval", -1, "backend.poll_interval: must be an integer from 0 to 86400"),
+    ("backend.fee_types", {"taxi": ""}, "backend.fee_types.taxi: must be a non-empty feeTypeId"),
+    ("backend.fee_types", "taxi", "backend.fee_types: must be a table"),
+    ("backend.specification_id", "", 'backend.specification_id: required when kind = "hesi"'),
+    ("backend.tempalte", "x", "backend.tempalte: unknown key (did you mean 'template'?)"),
+])
+def test_backend_connector_key_problems(path: str, value: object, message: str) -> None:
+    data = changed(edit("backend.kind", "hesi"), edit("backend.app_key", "k"),
+                   edit("backend.app_secret", "s"), edit(path, value))
+    problems = problems_of(data)
+    assert any(p.startswith(message) for p in problems), problems
