@@ -14,15 +14,17 @@ from bot.backends.inbound import BackendRuntime, add_backend_routes
 from bot.backends.runtime import start_backend
 from bot.config_model import Config
 from bot.directory import OrgService
+from bot.directory_file import load_directory_file
 from bot.dispatcher import Dispatcher, Router
 from bot.http import AiohttpHandler, metrics_middleware, platform_route
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.pipeline import Pipeline
-from bot.platforms.base import EventSink, Messenger
+from bot.platforms.base import EventSink, Messenger, PlatformAdapter
 from bot.platforms.registry import PlatformFactory, configured_platforms
 from bot.workers.inbound import InboundHandler
 from bot.workers.outbox import OutboxHandler
 from bot.workers.queue_loop import QueueLoop, QueuePolicy
+from bot.workers.reminders import REMINDERS, build_sweeper
 from bot.workers.supervisor import Supervisor
 from cards import render_card
 from handlers import build_router
@@ -116,7 +118,7 @@ def _platforms_ctx(
             name: platform_route(adapter, sink, config.server.max_body_bytes)
             for name, adapter in adapters.items()
         }
-        orgs = {n: OrgService(a.directory, platform=n) for n, a in adapters.items()}
+        orgs = _org_services(config, adapters)
         downloads = {n: a.messenger.download for n, a in adapters.items()}
         def committed(topics: set[str]) -> None:
             for topic in topics:
@@ -127,9 +129,22 @@ def _platforms_ctx(
         )
         app[keys.DISPATCHER] = dispatcher
         pipeline.dispatcher = dispatcher
+        sweeper = build_sweeper(app[keys.STORAGE], config, orgs, clock, committed)
+        if sweeper is not None:
+            app[REMINDERS] = sweeper
         yield
 
     return ctx
+
+
+def _org_services(config: Config, adapters: dict[str, PlatformAdapter]) -> dict[str, OrgService]:
+    """Each platform's org chart with the ``[directory]`` file laid over it (read once)."""
+    path = config.directory.file or None
+    overrides = load_directory_file(path) if path else None
+    return {
+        name: OrgService(adapter.directory, platform=name, overrides=overrides, overrides_file=path)
+        for name, adapter in adapters.items()
+    }
 
 
 async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -158,6 +173,8 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     for adapter in app[keys.PLATFORMS].values():
         for name, worker in adapter.workers().items():
             supervisor.start(name, worker)
+    if REMINDERS in app:
+        supervisor.start("reminders", app[REMINDERS].run)
     yield
     await supervisor.stop()
 
