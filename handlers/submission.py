@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.dispatcher import HandlerContext, Router
-from bot.replies import CardUpdate, InlineReply, Toast
+from bot.replies import CardUpdate, InlineReply, Text, Toast
 from handlers import workflow as wf
 from handlers.approvals import load_for_action, send_approval_cards, send_finance_notices
 from handlers.cards import draft_data, status_data
-from handlers.common import actor_of, audit, display_names, save, toast
+from handlers.common import actor_of, audit, display_names, reply_to, save, toast
 from handlers.conversation import forget, load, store
 from handlers.policy import blocking, claim_flags
 from handlers.routing import RoutingPolicy, plan_route_detailed
@@ -54,7 +54,10 @@ async def submit(ctx: HandlerContext) -> None:
     problems = [f.text(ctx.lang) for f in blocking(flags)] + await invoice_conflicts(ctx, claim)
     if problems:
         audit(ctx, claim.id, "submit_blocked", "；".join(problems))
-        ctx.inline = toast(say("cannot_submit", ctx.lang, problems="；".join(problems)), "error")
+        refusal = say("cannot_submit", ctx.lang, problems="；".join(problems))
+        ctx.inline = toast(refusal, "error")
+        # Also as a message: a toast is brief, and WeCom's is a 20-character button label.
+        ctx.send(Text(reply_to(ctx), refusal))
         return
     await route_and_announce(ctx, claim, submitted, [f.zh for f in flags])
 
@@ -77,7 +80,9 @@ async def route_and_announce(
     ctx.commit.invoice_locks.extend((key, routed.id) for key in routed.invoice_keys)
     names = await display_names(ctx, routed)
     status = status_data(routed, names, ctx)
-    for template in ("claim_draft", "claim_status"):
+    # Status copies (a resubmitted claim's) first: the draft copies then become status copies,
+    # and updating those again would make WeCom, whose response code is spent, send them anew.
+    for template in ("claim_status", "claim_draft"):
         ctx.send(CardUpdate(routed.id, template, "claim_status", status, ctx.lang))
     if routed.status is ClaimStatus.APPROVING:
         send_approval_cards(ctx, routed, names)
