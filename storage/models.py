@@ -159,6 +159,10 @@ class AuditEntry:
     detail: str = ""
     from_version: int = 0
     to_version: int = 0
+    # The tamper-evident chain (storage.audit_chain), filled in by Storage.commit. Left out of
+    # equality: they say where an entry sits in its claim's chain, not what happened.
+    prev_hash: str = field(default="", compare=False)
+    hash: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +315,8 @@ def audit_to_dict(entry: AuditEntry) -> dict[str, Any]:
         "detail": entry.detail,
         "from_version": entry.from_version,
         "to_version": entry.to_version,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
     }
 
 
@@ -324,6 +330,8 @@ def audit_from_dict(data: dict[str, Any]) -> AuditEntry:
             detail=data.get("detail", ""),
             from_version=int(data.get("from_version", 0)),
             to_version=int(data.get("to_version", 0)),
+            prev_hash=str(data.get("prev_hash", "")),
+            hash=str(data.get("hash", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"malformed audit record: {exc}") from exc

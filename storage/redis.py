@@ -8,8 +8,10 @@ agree on expiry; Redis key expiry only sweeps what the clock already retired.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from storage import redis_queue
 from storage import redis_scripts as lua
+from storage.audit_chain import ChainHead
 from storage.base import (
     DEFAULT_ATTACHMENT_LIMIT,
     TOPICS,
@@ -64,12 +67,23 @@ from storage.models import (
     Commit,
     Leased,
     QueueMessage,
-    audit_from_dict,
     format_claim_id,
 )
-from storage.redis_codec import commit_plan, decode_claim, num, raise_refusal, text, ttl_ms
+from storage.redis_codec import (
+    audit_plan,
+    chain_heads,
+    chain_snapshot,
+    commit_plan,
+    decode_claim,
+    num,
+    raise_refusal,
+    stored_trail,
+    text,
+    ttl_ms,
+)
 
 _MSG_FIELDS = redis_queue.FIELDS
+CHAIN_ATTEMPTS = 100  # commits racing on one claim's audit chain: each retry re-reads its head
 
 
 class RedisStorage:
@@ -180,14 +194,35 @@ class RedisStorage:
         check_commit(change)
         if change.empty:
             return
-        now = self._clock()
-        result = await self._run("COMMIT", num(now), commit_plan(change, now))
-        raise_refusal([text(part) for part in result])
+        claim_ids = [entry.claim_id for entry in change.audit]
+        for attempt in range(CHAIN_ATTEMPTS):
+            if attempt:  # another commit moved the chain first: re-read it after a short pause
+                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 10)))  # noqa: S311
+            async with self._redis() as client:
+                stored = await chain_heads(client, self._prefix, claim_ids)
+            now = self._clock()
+            plan = commit_plan(change, now, audit_plan(change, stored))
+            result = [text(part) for part in await self._run("COMMIT", num(now), plan)]
+            if result[0] != "chain":
+                raise_refusal(result)
+                return
+        raise StorageError(f"audit chain of {result[1]} kept moving; commit not applied")
+
+    async def audit_claim_ids(self) -> list[str]:
+        found: set[str] = set()
+        async with self._redis() as client:
+            for kind in ("audit", "audithead"):
+                async for key in client.scan_iter(match=f"{self._prefix}{kind}:*", count=1000):
+                    found.add(text(key).rsplit(":", 1)[1])
+        return sorted(found)
+
+    async def audit_chain(self, claim_id: str) -> tuple[list[AuditEntry], ChainHead | None]:
+        async with self._redis() as client:
+            return await chain_snapshot(client, self._prefix, require_claim_id(claim_id))
 
     async def audit_trail(self, claim_id: str) -> list[AuditEntry]:
         async with self._redis() as client:
-            docs = await client.lrange(f"{self._prefix}audit:{require_claim_id(claim_id)}", 0, -1)
-        return [audit_from_dict(loads_object(doc, "audit entry")) for doc in docs]
+            return await stored_trail(client, self._prefix, require_claim_id(claim_id))
 
     async def invoice_holder(self, invoice_key: str) -> str | None:
         require_text("invoice key", invoice_key)

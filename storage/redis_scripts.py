@@ -217,7 +217,8 @@ if redis.call('HGET', ARGV[2], 'owner') == ARGV[3] then redis.call('DEL', ARGV[2
 return 1
 """
 
-# ARGV: prefix, now, plan (JSON, see RedisStorage.commit). Returns {'ok'} or the refusal.
+# ARGV: prefix, now, plan (JSON, see RedisStorage.commit). Returns {'ok'} or the refusal;
+# {'chain', claim id} when a claim's audit chain head moved after the plan was made.
 COMMIT = (
     _PRELUDE
     + r"""
@@ -255,6 +256,12 @@ for _, l in ipairs(c.locks) do
   if h and h ~= l[2] then return {'invoice', l[1], h} end
   holders[l[1]] = l[2]
 end
+for _, h in ipairs(c.chains) do
+  local head = redis.call('HGET', P .. 'audithead:' .. h[1], 'hash') or ''
+  if redis.call('LLEN', P .. 'audit:' .. h[1]) ~= tonumber(h[2]) or head ~= h[3] then
+    return {'chain', h[1]}
+  end
+end
 
 if consumed then remove_live(consumed) end
 for _, w in ipairs(c.claims) do
@@ -277,6 +284,9 @@ for _, w in ipairs(c.claims) do
   end
 end
 for _, a in ipairs(c.audit) do redis.call('RPUSH', P .. 'audit:' .. a[1], a[2]) end
+for _, h in ipairs(c.chains) do
+  redis.call('HSET', P .. 'audithead:' .. h[1], 'entries', h[4], 'hash', h[5])
+end
 for _, r in ipairs(c.releases) do
   if redis.call('HGET', P .. 'invoices', r[1]) == r[2] then
     redis.call('HDEL', P .. 'invoices', r[1])

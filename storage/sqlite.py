@@ -19,6 +19,7 @@ from typing import Any
 import aiosqlite
 
 from storage import sqlite_queue as queue
+from storage.audit_chain import ChainHead
 from storage.base import (
     DEFAULT_ATTACHMENT_LIMIT,
     StorageError,
@@ -57,7 +58,7 @@ from storage.models import (
     format_claim_id,
 )
 from storage.sqlite_schema import decode_claim, first_row, mapped_error, migrate
-from storage.sqlite_writes import apply_commit
+from storage.sqlite_writes import apply_commit, chain_snapshot
 
 BUSY_TIMEOUT_MS = 5000
 _PURGE_EVERY = 1000  # mark_seen calls between sweeps of expired dedup and conversation rows
@@ -211,6 +212,17 @@ class SqliteStorage:
             "SELECT doc FROM audit WHERE claim_id = ? ORDER BY seq", (require_claim_id(claim_id),)
         )
         return [audit_from_dict(loads_object(row["doc"], "audit entry")) for row in found]
+
+    async def audit_claim_ids(self) -> list[str]:
+        found = await self._rows(
+            "SELECT claim_id FROM audit UNION SELECT claim_id FROM audit_heads ORDER BY 1", ()
+        )
+        return [str(row[0]) for row in found]
+
+    async def audit_chain(self, claim_id: str) -> tuple[list[AuditEntry], ChainHead | None]:
+        require_claim_id(claim_id)
+        async with self._reading() as conn:
+            return await chain_snapshot(conn, claim_id)
 
     async def invoice_holder(self, invoice_key: str) -> str | None:
         found = await self._rows(

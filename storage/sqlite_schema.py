@@ -103,6 +103,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX card_copies_by_copy_id ON card_copies (claim_id, copy_id)
         WHERE copy_id != '';
     """,
+    # 3: the head of each claim's audit hash chain (storage.audit_chain): count and last hash.
+    """
+    CREATE TABLE audit_heads (
+        claim_id TEXT PRIMARY KEY,
+        entries INTEGER NOT NULL,
+        hash TEXT NOT NULL
+    );
+    """,
 )
 
 

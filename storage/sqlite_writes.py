@@ -9,9 +9,10 @@ from __future__ import annotations
 import aiosqlite
 
 from storage import sqlite_queue as queue
+from storage.audit_chain import ChainHead, chain_all, fold
 from storage.base import ClaimNotFound, InvoiceInUse, VersionConflict
-from storage.common import ClaimRow, check_message, claim_row, dumps
-from storage.models import Commit, ConversationWrite, audit_to_dict
+from storage.common import ClaimRow, check_message, claim_row, dumps, loads_object
+from storage.models import AuditEntry, Commit, ConversationWrite, audit_from_dict, audit_to_dict
 from storage.sqlite_schema import first_row
 
 
@@ -20,11 +21,8 @@ async def apply_commit(conn: aiosqlite.Connection, change: Commit, now: float) -
         await queue.ack(conn, change.consume, now=now)
     for write in change.claims:
         await _write_claim(conn, claim_row(write.claim), write.expected_version)
-    for entry in change.audit:
-        await conn.execute(
-            "INSERT INTO audit (claim_id, doc) VALUES (?, ?)",
-            (entry.claim_id, dumps(audit_to_dict(entry), "audit entry")),
-        )
+    if change.audit:
+        await _append_audit(conn, change.audit)
     for invoice_key, claim_id in change.invoice_releases:
         await conn.execute(
             "DELETE FROM invoices WHERE invoice_key = ? AND claim_id = ?", (invoice_key, claim_id)
@@ -36,6 +34,53 @@ async def apply_commit(conn: aiosqlite.Connection, change: Commit, now: float) -
         await queue.insert(conn, message.topic, message.key, body, now=now, delay=message.delay)
     for conversation in change.conversations:
         await _write_conversation(conn, conversation, now)
+
+
+async def _append_audit(conn: aiosqlite.Connection, entries: list[AuditEntry]) -> None:
+    """Chain the entries after their claims' heads; the write transaction serialises writers."""
+    heads = {cid: await read_head(conn, cid) for cid in dict.fromkeys(e.claim_id for e in entries)}
+    chained, moved = chain_all(entries, heads)
+    await conn.executemany(
+        "INSERT INTO audit (claim_id, doc) VALUES (?, ?)",
+        [(e.claim_id, dumps(audit_to_dict(e), "audit entry")) for e in chained],
+    )
+    await conn.executemany(
+        "INSERT INTO audit_heads (claim_id, entries, hash) VALUES (?, ?, ?) ON CONFLICT"
+        " (claim_id) DO UPDATE SET entries = excluded.entries, hash = excluded.hash",
+        [(claim_id, head.entries, head.hash) for claim_id, head in moved.items()],
+    )
+
+
+async def read_head(conn: aiosqlite.Connection, claim_id: str) -> ChainHead:
+    found = await first_row(
+        conn, "SELECT entries, hash FROM audit_heads WHERE claim_id = ?", (claim_id,)
+    )
+    if found is not None:
+        return ChainHead(int(found[0]), str(found[1]))
+    # No head yet: a new claim, or entries written before chaining, which the chain folds in.
+    return fold(await stored_trail(conn, claim_id))
+
+
+async def stored_trail(conn: aiosqlite.Connection, claim_id: str) -> list[AuditEntry]:
+    rows = await conn.execute_fetchall(
+        "SELECT doc FROM audit WHERE claim_id = ? ORDER BY seq", (claim_id,)
+    )
+    return [audit_from_dict(loads_object(row[0], "audit entry")) for row in rows]
+
+
+async def chain_snapshot(
+    conn: aiosqlite.Connection, claim_id: str
+) -> tuple[list[AuditEntry], ChainHead | None]:
+    """A claim's entries and head record from one read transaction (for ``audit verify``)."""
+    await conn.execute("BEGIN")
+    try:
+        entries = await stored_trail(conn, claim_id)
+        found = await first_row(
+            conn, "SELECT entries, hash FROM audit_heads WHERE claim_id = ?", (claim_id,)
+        )
+    finally:
+        await conn.execute("COMMIT")
+    return entries, None if found is None else ChainHead(int(found[0]), str(found[1]))
 
 
 async def _write_claim(conn: aiosqlite.Connection, row: ClaimRow, expected: int | None) -> None:

@@ -1,16 +1,19 @@
-"""Shared fixtures: a SQLite storage, a webhook peer on port 0, a client session."""
+"""Shared fixtures: SQLite (and Redis) storage, a webhook peer on port 0, a client session."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
 from storage import open_storage
-from storage.base import Storage
+from storage.base import Storage, StorageUnavailable
 from tests.backends.fake_webhook import FakeWebhookPeer
 
 
@@ -35,3 +38,32 @@ async def peer() -> AsyncIterator[tuple[FakeWebhookPeer, str]]:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as client:
         yield client
+
+
+REDIS_URL = os.environ.get("CLAIMBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def any_storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    """SQLite, then a real Redis under a prefix of its own (deleted afterwards)."""
+    if request.param == "sqlite":
+        store = open_storage(f"sqlite:///{tmp_path / 'sync.db'}")
+        await store.open()
+        yield store
+        await store.close()
+        return
+    prefix = f"claimbot-test:{uuid.uuid4().hex}:"
+    store = open_storage(REDIS_URL, prefix=prefix)
+    try:
+        await store.open()
+    except StorageUnavailable as exc:
+        pytest.skip(f"Redis does not answer at {REDIS_URL}: {exc}")
+    yield store
+    await store.close()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
+        for start in range(0, len(keys), 500):
+            await client.delete(*keys[start : start + 500])
+    finally:
+        await client.aclose()

@@ -54,10 +54,11 @@ async def wait_drained(storage: Storage, limit: float) -> None:
 
 
 async def test_outage_then_every_event_once_in_order(
-    storage: Storage, tmp_path: Path, peer: tuple[FakeWebhookPeer, str],
+    any_storage: Storage, tmp_path: Path, peer: tuple[FakeWebhookPeer, str],
     session: aiohttp.ClientSession,
 ) -> None:
     fake, url = peer
+    storage = any_storage
     flow = Flow(storage, sync_config(tmp_path, BackendConfig("webhook", url, "peer-secret")))
     outcomes: dict[str, int] = defaultdict(int)
 
