@@ -53,6 +53,20 @@ async def wait_drained(storage: Storage, limit: float) -> None:
     raise AssertionError(f"backend queue not drained: {await storage.queue_depth()}")
 
 
+def assert_once_in_order(fake: FakeWebhookPeer, expected: dict[str, list[str]]) -> int:
+    total = sum(len(v) for v in expected.values())
+    keys = fake.keys
+    assert len(keys) == total == len(set(keys))
+    per_claim: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for applied in fake.applied:
+        per_claim[applied.claim_id].append((applied.version, applied.event))
+    for claim_id, events in expected.items():
+        got = per_claim[claim_id]
+        assert [e for _, e in got] == events, claim_id
+        assert [v for v, _ in got] == sorted(v for v, _ in got), claim_id
+    return total
+
+
 async def test_outage_then_every_event_once_in_order(
     any_storage: Storage, tmp_path: Path, peer: tuple[FakeWebhookPeer, str],
     session: aiohttp.ClientSession,
@@ -82,16 +96,7 @@ async def test_outage_then_every_event_once_in_order(
     finally:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
-    total = sum(len(v) for v in expected.values())
-    keys = fake.keys
-    assert len(keys) == total == len(set(keys))
-    per_claim: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for applied in fake.applied:
-        per_claim[applied.claim_id].append((applied.version, applied.event))
-    for claim_id, events in expected.items():
-        got = per_claim[claim_id]
-        assert [e for _, e in got] == events, claim_id
-        assert [v for v, _ in got] == sorted(v for v, _ in got), claim_id
+    total = assert_once_in_order(fake, expected)
     assert fake.duplicates == 25
     assert outcomes["dead"] == 0
     print(f"\noutage: {CLAIMS} claims, {total} events; {failed_while_down} refused calls while "
