@@ -196,3 +196,26 @@ async def test_server_errors_on_lookup_are_transient(rig: Rig) -> None:
     rig.fake.fail_next = [503]
     with pytest.raises(TransientBackendError):
         await rig.backend.deliver(await rig.event())
+
+
+async def test_a_slow_hesi_is_a_timeout_and_transient(
+    rig: Rig, session: aiohttp.ClientSession
+) -> None:
+    await rig.flow.approved(CLAIM)
+    client = HesiClient(session, rig.url, "hesi-key", "hesi-secret", timeout=0.1)
+    backend = HesiBackend(client, HesiSettings(SPEC, {"taxi": "corp:taxi", "meal": "corp:meal"}))
+    rig.fake.delay = 0.5
+    with pytest.raises(TransientBackendError, match="Timeout"):
+        await backend.deliver(await rig.event())
+    rig.fake.delay = 0
+    await backend.deliver(await rig.event())
+    assert len(rig.fake.documents) == 1
+
+
+async def test_a_document_deleted_in_hesi_is_not_recreated(rig: Rig) -> None:
+    await rig.flow.approved(CLAIM)
+    await rig.backend.deliver(await rig.event())
+    rig.fake.set_state(f"claimbot-{CLAIM}", "deleted")
+    with pytest.raises(PermanentBackendError, match="deleted in Hesi"):
+        await rig.backend.deliver(await rig.event())
+    assert len(rig.fake.documents) == 1

@@ -15,7 +15,7 @@ from bot.backends.payload import SCHEMA
 from bot.backends.signing import sign
 from bot.backends.webhook import MappingTemplate, WebhookBackend
 from bot.config_model import BackendConfig
-from bot.workers.queue_loop import QueueLoop, QueuePolicy
+from bot.workers.queue_loop import Permanent, QueueLoop, QueuePolicy
 from bot.workers.sync import SyncHandler
 from storage.base import Storage
 from tests.backends.fake_webhook import FakeWebhookPeer
@@ -218,3 +218,18 @@ async def test_worker_acks_retries_and_dead_letters_with_the_answer(
     assert await storage.queue_depth() == {"inbound": (0, 0), "platform": (0, 0),
                                            "backend": (0, 1)}
     assert json.dumps(dead.payload["claim"])  # the snapshot stays for an operator's retry
+
+
+async def test_a_row_without_snapshot_is_used_only_at_its_version(
+    storage: Storage, tmp_path: Path
+) -> None:
+    flow = flow_for(storage, tmp_path, "http://unused")
+    claim = await flow.submit(await flow.create("BX-2026-000001"))
+    handler = SyncHandler(storage, Unused())
+    old_form = {"event": "submitted", "claim_id": claim.id, "version": claim.version}
+    assert (await handler.event_of(old_form)).claim == claim
+    await flow.approve(claim)
+    with pytest.raises(Permanent, match="moved on"):
+        await handler.event_of(old_form)
+    with pytest.raises(Permanent, match="without an event"):
+        await handler.event_of({"claim_id": claim.id})
