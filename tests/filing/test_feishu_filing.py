@@ -96,6 +96,7 @@ async def test_duplicate_invoice_is_refused_naming_the_holder(feishu: FeishuDriv
 
     refused = await d.click("qianqi", second, "submit:")
     assert first.claim_id in refused.toast and "张三" in refused.toast
+    assert refused.toast == d.texts_to("qianqi")[-1]
     assert d.last_card("qianqi", "claim_draft").claim_id == second.claim_id
     assert d.cards_to("lisi", "approval_request")[-1].claim_id == first.claim_id
 
@@ -109,6 +110,7 @@ async def test_withdraw(feishu: FeishuDriver) -> None:
     answer = await d.click("zhangsan", status, "withdraw:")
     assert answer.toast == f"报销单 {status.claim_id} 已撤回。"
     assert answer.card is not None and "已撤回" in answer.card.text
+    assert "已撤回" in d.cards_to("zhangsan")[-1].text
     decided = d.cards_to("lisi")[-1]
     assert decided.name == "approval_decided" and "已撤回" in decided.text
     assert decided.actions == ()

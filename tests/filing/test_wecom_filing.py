@@ -110,6 +110,7 @@ async def test_withdraw(wecom: WecomDriver) -> None:
 
     answer = await d.click("zhangsan", status, "withdraw:")
     assert answer.toast == "已撤回"
+    assert "已撤回" in d.cards_to("zhangsan")[-1].text
     decided = d.cards_to("lisi")[-1]
     assert decided.name == "approval_decided" and "已撤回" in decided.text
     assert all(a.startswith("noop:") for a in decided.actions)

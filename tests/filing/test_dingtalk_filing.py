@@ -1,0 +1,119 @@
+"""Filing on DingTalk, in Stream mode (robot messages and card clicks as gateway frames, a click
+answered in its ACK) and in HTTP mode (robot callbacks signed with the app secret, clicks posted
+to the card callback route). Cards are read from the fake's card instances, texts from robot
+batch sends; the clicker's toast is the ACK's private ``notice``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.dingtalk import FakeDingtalk
+from tests.filing.drive import INVOICE, ClientMaker, DingtalkDriver
+
+
+@pytest.fixture(params=["stream", "http"])
+async def dingtalk(
+    request: pytest.FixtureRequest, aiohttp_client: ClientMaker, tmp_path: Path
+) -> AsyncIterator[DingtalkDriver]:
+    fake = FakeDingtalk()
+    await fake.start()
+    driver = DingtalkDriver(aiohttp_client, tmp_path, fake, request.param)
+    await driver.start()
+    yield driver
+    await driver.stop()
+    await fake.close()
+
+
+async def test_one_line_claim_receipt_and_submit(dingtalk: DingtalkDriver) -> None:
+    d = dingtalk
+    await d.say("zhangsan", "报销 打车 45.5 昨天 去客户现场")
+    draft = d.last_card("zhangsan", "claim_draft")
+    assert "¥45.50" in draft.text and "交通-打车" in draft.text and draft.attachments == 0
+
+    await d.send_image("zhangsan")
+    draft = d.last_card("zhangsan", "claim_draft")
+    assert draft.attachments == 1
+    assert d.fake.calls_to("/v1.0/robot/messageFiles/download")
+
+    answer = await d.click("zhangsan", draft, "submit:")
+    assert answer.toast == f"报销单 {draft.claim_id} 已提交审批。"
+    assert answer.card is not None and answer.card.name == "claim_status"
+    request = d.last_card("lisi", "approval_request")
+    assert request.claim_id == draft.claim_id and "¥45.50" in request.text
+    assert request.action("approve:")
+    assert d.cards_to("zhangsan", "claim_draft") == []
+    assert len(d.cards_to("zhangsan", "claim_status")) == 2
+
+
+async def test_guided_conversation(dingtalk: DingtalkDriver) -> None:
+    d = dingtalk
+    await d.say("zhangsan", "报销")
+    assert "请描述这笔费用" in d.last_card("zhangsan", "prompt").text
+    await d.say("zhangsan", "45")
+    prompt = d.last_card("zhangsan", "prompt")
+    assert "这是哪一类费用？" in prompt.text
+
+    answer = await d.click("zhangsan", prompt, "choose:category:taxi")
+    assert answer.toast == "已记录"
+    assert "这笔费用是哪天发生的？" in d.last_to("zhangsan").text
+    await d.say("zhangsan", "昨天")
+    draft = d.last_card("zhangsan", "claim_draft")
+    assert "¥45.00" in draft.text and "交通-打车" in draft.text
+
+
+async def test_cancel(dingtalk: DingtalkDriver) -> None:
+    d = dingtalk
+    await d.say("zhangsan", "打车 45 昨天 去客户现场")
+    draft = d.last_card("zhangsan", "claim_draft")
+    answer = await d.click("zhangsan", draft, "cancel:")
+    assert answer.toast == "已取消。"
+    assert d.texts_to("zhangsan")[-1] == "已取消。"
+    cancelled = d.cards_to("zhangsan")[-1]
+    assert cancelled.name == "claim_status" and "已撤回" in cancelled.text
+    assert cancelled.actions == ()
+
+    await d.say("zhangsan", "打车 30 今天 回公司")
+    assert d.last_card("zhangsan", "claim_draft").claim_id != draft.claim_id
+
+
+async def test_restart_in_the_middle_of_a_conversation(dingtalk: DingtalkDriver) -> None:
+    d = dingtalk
+    await d.say("zhangsan", "打车 45")
+    assert "这笔费用是哪天发生的？" in d.last_to("zhangsan").text
+    await d.restart()
+    await d.say("zhangsan", "昨天")
+    draft = d.last_card("zhangsan", "claim_draft")
+    assert "¥45.00" in draft.text and "交通-打车" in draft.text
+
+
+async def test_duplicate_invoice_is_refused_naming_the_holder(dingtalk: DingtalkDriver) -> None:
+    d = dingtalk
+    await d.say("zhangsan", f"打车 45 昨天 发票 {INVOICE}")
+    first = d.last_card("zhangsan", "claim_draft")
+    await d.click("zhangsan", first, "submit:")
+    await d.say("qianqi", f"打车 60 昨天 发票 {INVOICE}")
+    second = d.last_card("qianqi", "claim_draft")
+
+    refused = await d.click("qianqi", second, "submit:")
+    assert first.claim_id in refused.toast and "张三" in refused.toast
+    assert refused.toast == d.texts_to("qianqi")[-1]
+    assert d.last_card("qianqi", "claim_draft").claim_id == second.claim_id
+    assert d.cards_to("lisi", "approval_request")[-1].claim_id == first.claim_id
+
+
+async def test_withdraw(dingtalk: DingtalkDriver) -> None:
+    d = dingtalk
+    await d.say("zhangsan", "打车 45 昨天 去客户现场")
+    await d.click("zhangsan", d.last_card("zhangsan", "claim_draft"), "submit:")
+    status = d.last_card("zhangsan", "claim_status")
+
+    answer = await d.click("zhangsan", status, "withdraw:")
+    assert answer.toast == f"报销单 {status.claim_id} 已撤回。"
+    assert answer.card is not None and "已撤回" in answer.card.text
+    assert "已撤回" in d.cards_to("zhangsan")[-1].text
+    decided = d.cards_to("lisi")[-1]
+    assert decided.name == "approval_decided" and "已撤回" in decided.text
+    assert decided.actions == ()
