@@ -7,13 +7,12 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from bot.audit_verify import add_audit_parser, run_audit
 from bot.backends.outbox_admin import add_outbox_parser, run_outbox
 from bot.config import ConfigError, check_config, load_config, secret_values
-from bot.config_model import Config, ServerConfig, StorageConfig
+from bot.config_model import Config
 from bot.logs import setup_logging
 
 
@@ -22,7 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the server")
     serve.add_argument("-c", "--config", required=True, help="path to config.toml")
-    demo = commands.add_parser("demo", help="run on the embedded default: SQLite, no credentials")
+    demo = commands.add_parser(
+        "demo", help="the real server against the built-in emulator of all three platforms"
+    )
     demo.add_argument("--data", help="directory for the SQLite file (default: a temp dir)")
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--host", default="127.0.0.1")
@@ -50,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{args.config}: invalid configuration\n{exc}", file=sys.stderr)
             return 2
         return _run(config)
+    if args.command == "replay":
+        from bot.emulator.replay import replay_file
+
+        return asyncio.run(replay_file(Path(args.file), args.url, args.wait))
     return _demo(args.data, args.host, args.port)
 
 
@@ -72,16 +77,9 @@ def _run(config: Config, announce: str = "") -> int:
 
 
 def _demo(data: str | None, host: str, port: int) -> int:
+    from bot.emulator.demo import run_demo
+
     directory = Path(data) if data else Path(tempfile.mkdtemp(prefix="claimbot-demo-"))
     directory.mkdir(parents=True, exist_ok=True)
-    config = replace(
-        Config(),
-        server=ServerConfig(host=host, port=port),
-        storage=StorageConfig(url=f"sqlite:///{(directory / 'claimbot.db').resolve()}"),
-    )
-    announce = (
-        f"claimbot demo: SQLite at {directory / 'claimbot.db'}; no platform is connected yet — "
-        "the built-in emulator of Feishu, WeCom and DingTalk is not built (issue 9), so this "
-        "serves /healthz, /readyz and /metrics only."
-    )
-    return _run(config, announce)
+    asyncio.run(run_demo(directory, host, port))
+    return 0
