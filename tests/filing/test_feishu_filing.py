@@ -114,3 +114,13 @@ async def test_withdraw(feishu: FeishuDriver) -> None:
     decided = d.cards_to("lisi")[-1]
     assert decided.name == "approval_decided" and "已撤回" in decided.text
     assert decided.actions == ()
+
+
+async def test_the_question_answered_in_the_card_form(feishu: FeishuDriver) -> None:
+    d = feishu
+    await d.say("zhangsan", "报销")
+    prompt = d.last_card("zhangsan", "prompt")
+    answer = await d.click("zhangsan", prompt, "answer:new_item", answer="打车 30 昨天 机场")
+    assert answer.toast == "已记录"
+    draft = d.last_card("zhangsan", "claim_draft")
+    assert "¥30.00" in draft.text and "机场" in draft.text
