@@ -52,6 +52,8 @@ def sniff(data: bytes, limits: Limits = DEFAULT_LIMITS) -> FileFormat:
         return FileFormat.ZIP
     if data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
         return FileFormat.IMAGE
+    if head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        raise UnsupportedFile("an HTML page, not an invoice")
     if _looks_like_xml(head):
         return FileFormat.XML
     raise UnsupportedFile(f"unknown file type, starts with {data[:8]!r}")

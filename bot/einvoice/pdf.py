@@ -11,10 +11,11 @@ import ctypes
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from .errors import BrokenFile, FileTooLarge, HostileFile, InvoiceError, UnsupportedFile
+from .errors import BrokenFile, HostileFile, InvoiceError, UnsupportedFile
 from .limits import Limits
 from .merge import Partial
 from .model import Source
+from .pdfscan import check_streams
 from .qr import qr_partial
 from .textfields import parse_text
 from .xbrl import parse_data_xml
@@ -25,6 +26,7 @@ _MM_PER_POINT = 25.4 / 72
 
 def read_pdf(data: bytes, limits: Limits) -> list[Partial]:
     """Every partial reading a PDF offers, best source first."""
+    check_streams(data, limits)
     pdf = _open(data, limits)
     try:
         partials = _attachments(pdf, limits)
@@ -75,7 +77,7 @@ def _attachment_bytes(attachment: pdfium.PdfAttachment, limits: Limits) -> bytes
     if size.value == 0:
         return None
     if size.value > limits.max_part_bytes:
-        raise FileTooLarge(f"PDF attachment of {size.value} bytes")
+        return None  # too big to be an invoice's data file; the page is still read
     buffer = ctypes.create_string_buffer(size.value)
     written = ctypes.c_ulong()
     if not pdfium_c.FPDFAttachment_GetFile(attachment, buffer, size.value, ctypes.byref(written)):

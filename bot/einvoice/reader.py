@@ -7,7 +7,7 @@ details. A ZIP that is not an OFD is a batch (the tax platform's download, 12306
 
 from __future__ import annotations
 
-from .errors import InvoiceError, NoInvoiceData, UnsupportedFile
+from .errors import HostileFile, InvoiceError, NoInvoiceData, UnsupportedFile
 from .limits import DEFAULT_LIMITS, Limits, sniff
 from .merge import Partial, merge
 from .model import FileFormat, InvoiceReading, Source
@@ -74,7 +74,7 @@ def _one(fmt: FileFormat, partials: list[Partial]) -> InvoiceReading:
 
 def _batch(archive: SafeZip, limits: Limits, budget: Budget, depth: int) -> list[InvoiceReading]:
     if depth >= limits.max_zip_depth:
-        raise UnsupportedFile("archive nested too deep")
+        raise HostileFile("archive nested too deep")
     by_key: dict[str, InvoiceReading] = {}
     for name in archive.names:
         try:
