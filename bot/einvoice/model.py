@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -84,6 +85,8 @@ class Conflict:
     other_source: Source
 
 
+_CATEGORY = re.compile(r"\*([^*]{1,30})\*")
+
 FIELDS = (
     "kind", "number", "code", "check_code", "issue_date", "buyer_name", "buyer_tax_id",
     "seller_name", "seller_tax_id", "amount", "tax", "total", "total_in_words", "items",
@@ -120,6 +123,16 @@ class InvoiceReading:
     sources: Mapping[str, Source] = field(default_factory=lambda: MappingProxyType({}))
     conflicts: tuple[Conflict, ...] = ()
     extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def tax_categories(self) -> tuple[str, ...]:
+        """The distinct ``*分类*`` prefixes of the line items (``餐饮服务``), for category hints."""
+        found: dict[str, None] = {}
+        for item in self.items:
+            match = _CATEGORY.match(item.name)
+            if match is not None:
+                found.setdefault(match.group(1), None)
+        return tuple(found)
 
     def source_of(self, name: str) -> Source | None:
         """Where field ``name`` came from, or None when it has no value."""

@@ -82,12 +82,22 @@ def _batch(archive: SafeZip, limits: Limits, budget: Budget, depth: int) -> list
         except (NoInvoiceData, UnsupportedFile):
             continue  # a readme or a picture of something else beside the invoices
         for reading in found:
-            by_key.setdefault(invoice_key(reading), reading)
+            key = invoice_key(reading)
+            if key not in by_key or _rank(reading) < _rank(by_key[key]):
+                by_key[key] = reading  # the PDF, OFD and XML of one invoice: keep the best read
         if len(by_key) > limits.max_invoices:
             raise UnsupportedFile(f"more than {limits.max_invoices} invoices in one archive")
     if not by_key:
         raise NoInvoiceData("no invoice in the archive")
     return list(by_key.values())
+
+
+def _rank(reading: InvoiceReading) -> tuple[int, int]:
+    """Lower is better: where the number came from, then how many fields are missing."""
+    order = list(Source)
+    source = reading.source_of("number")
+    missing = sum(1 for name in ("buyer_name", "total", "items") if not getattr(reading, name))
+    return (order.index(source) if source is not None else len(order), missing)
 
 
 def invoice_key(reading: InvoiceReading) -> str:
