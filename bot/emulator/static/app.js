@@ -89,7 +89,6 @@ function chatWindow(person) {
   who.appendChild(el("b", "", person.name));
   who.appendChild(el("small", "", `${person.role} · ${person.ids[state.platform]}`));
   head.appendChild(who);
-  head.appendChild(el("span", "peer", "与 报销助手 的会话"));
   win.appendChild(head);
   win.appendChild(el("div", "messages"));
   const chips = el("div", "chips");
