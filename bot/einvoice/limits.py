@@ -21,6 +21,7 @@ class Limits:
     max_file_bytes: int = 20 * MB  # the file as sent
     max_part_bytes: int = 5 * MB  # one XML or image inside an OFD/ZIP, or one PDF attachment
     max_unpacked_bytes: int = 50 * MB  # everything read out of one archive, nested ones included
+    max_xml_elements: int = 100_000  # counted as ``<`` before parsing; real ones have < 10 000
     max_zip_entries: int = 500
     max_zip_ratio: int = 200  # uncompressed / compressed, for parts over 1 MB
     max_zip_depth: int = 2  # a ZIP of ZIPs of invoices (12306), no deeper

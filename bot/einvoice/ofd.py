@@ -60,7 +60,9 @@ class OfdPackage:
         self.page_height = _number(box[3]) if len(box) == 4 else 297.0
 
     def xml(self, path: str) -> Element:
-        return parse_xml(self.archive.read(path), self.limits.max_part_bytes)
+        return parse_xml(
+            self.archive.read(path), self.limits.max_part_bytes, self.limits.max_xml_elements
+        )
 
     def resolve(self, base_dir: str, location: str) -> str:
         location = location.strip()

@@ -63,7 +63,9 @@ def _attachments(pdf: pdfium.PdfDocument, limits: Limits) -> list[Partial]:
         if raw is None or not raw.lstrip().startswith((b"<", b"\xef\xbb\xbf")):
             continue
         try:
-            partial = parse_data_xml(parse_xml(raw, limits.max_part_bytes), Source.XML)
+            partial = parse_data_xml(
+                parse_xml(raw, limits.max_part_bytes, limits.max_xml_elements), Source.XML
+            )
         except InvoiceError:
             continue  # a broken side file does not spoil the invoice itself
         if partial is not None and partial.values.get("number"):

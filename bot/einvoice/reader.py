@@ -59,7 +59,9 @@ def _read(data: bytes, limits: Limits, budget: Budget, depth: int) -> list[Invoi
     if fmt is FileFormat.PDF:
         return [_one(fmt, read_pdf(data, limits))]
     if fmt is FileFormat.XML:
-        partial = parse_data_xml(parse_xml(data, limits.max_part_bytes), Source.XML)
+        partial = parse_data_xml(
+            parse_xml(data, limits.max_part_bytes, limits.max_xml_elements), Source.XML
+        )
         return [_one(fmt, [partial] if partial is not None else [])]
     partial = image_partial(data, limits)
     return [_one(fmt, [partial] if partial is not None else [])]

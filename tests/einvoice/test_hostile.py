@@ -179,6 +179,12 @@ HOSTILE: list[tuple[str, Callable[[], bytes], type[InvoiceError], Limits]] = [
     ("zip-nested-too-deep", lambda: _nested_zips(4), HostileFile, Limits()),
     ("xml-billion-laughs", lambda: LAUGHS, HostileFile, Limits()),
     ("xml-external-entity", lambda: XXE, HostileFile, Limits()),
+    (
+        "xml-element-flood",
+        lambda: b"<EInvoice>" + b"<a/>" * 1_300_000 + b"</EInvoice>",
+        HostileFile,
+        Limits(),
+    ),
     ("ofd-xml-bomb", lambda: _ofd_with({"OFD.xml": LAUGHS}), HostileFile, Limits()),
     ("pdf-thousands-of-pages", lambda: _pdf_pages(3000), HostileFile, Limits()),
     ("pdf-absurd-page", lambda: _pdf_pages(1, (14400, 14400)), HostileFile, Limits()),
