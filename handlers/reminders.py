@@ -1,9 +1,9 @@
 """Reminding approvers who have not acted: when a reminder is due, what it says, who hears it.
 
 A step that has waited ``remind_after_hours`` gets reminder 1, then one more every
-``remind_every_hours``. A reminder whose time falls inside the quiet hours (read on the
-configured time zone's wall clock) goes out when they end; several that fall due during one quiet
-night come out as one, the latest. After ``escalate_after_reminders`` reminders each further one
+``remind_every_hours`` after the one before. A reminder whose time falls inside the quiet hours
+(read on the configured time zone's wall clock) goes out when they end, and the interval to the
+next counts from then. After ``escalate_after_reminders`` reminders each further one
 also tells the approvers' managers, in a message: nobody decides in anyone's place.
 
 The rules are pure functions of the claim, the policy and the time. :func:`remind` is the handler
@@ -79,21 +79,41 @@ def quiet_hours_end(moment: datetime, policy: ReminderPolicy) -> datetime:
     return datetime.combine(day, end, tzinfo=policy.zone)
 
 
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """How far a step's reminders have come: ``n`` are due, the next one at ``next_at``."""
+
+    n: int
+    next_at: datetime
+
+
+def schedule(since: datetime, policy: ReminderPolicy) -> Schedule:
+    """Before any reminder: the first is due ``after`` past ``since``, out of the quiet hours."""
+    return Schedule(0, quiet_hours_end(since + policy.after, policy))
+
+
+def advance(progress: Schedule, now: datetime, policy: ReminderPolicy) -> Schedule:
+    """The schedule at ``now``. Each reminder is due ``every`` after the one before went out
+    (not after it was first meant to), so a reminder held by the quiet hours is not followed by
+    the next one a moment later, and a night of due reminders comes out as one."""
+    n, moment = progress.n, progress.next_at
+    while moment <= now:
+        n, moment = n + 1, quiet_hours_end(moment + policy.every, policy)
+    return Schedule(n, moment)
+
+
 def due_at(since: datetime, n: int, policy: ReminderPolicy) -> datetime:
     """When reminder ``n`` (from 1) of a step waiting since ``since`` may go out."""
-    return quiet_hours_end(since + policy.after + (n - 1) * policy.every, policy)
+    moment = schedule(since, policy).next_at
+    for _ in range(n - 1):
+        moment = quiet_hours_end(moment + policy.every, policy)
+    return moment
 
 
 def reminder_due(since: datetime, now: datetime, policy: ReminderPolicy) -> int:
-    """The number of the latest reminder due at ``now``, 0 for none (too early, or quiet hours).
-
-    Outside the quiet hours every reminder whose nominal time has passed is due (one deferred by
-    quiet hours that have since ended included), so the latest is simply their count.
-    """
-    waited = now - since - policy.after
-    if waited < timedelta(0) or in_quiet_hours(now, policy):
-        return 0
-    return 1 + waited // policy.every
+    """The number of the latest reminder due at ``now`` (0: none yet). Inside the quiet hours
+    it is the one before them, which has gone out already."""
+    return advance(schedule(since, policy), now, policy).n
 
 
 def escalates(n: int, policy: ReminderPolicy) -> bool:

@@ -51,13 +51,14 @@ class ReminderSweeper:
         interval: float = INTERVAL,
     ) -> None:
         self._storage = storage
-        self._dispatcher = dispatcher
+        self.dispatcher = dispatcher
         self._policy = policy
         self._clock = clock
         self._interval = interval
-        self._owner = uuid.uuid4().hex
+        self.owner = uuid.uuid4().hex
         self._woken = asyncio.Event()
-        self._since: dict[tuple[str, int], datetime] = {}  # (claim id, version) -> waiting since
+        # (claim id, version) -> (waiting since, reminder schedule): fixed for a version
+        self._waits: dict[tuple[str, int], tuple[datetime, rules.Schedule]] = {}
         # A reminder's number stays the latest for at most an interval plus one quiet night.
         self._seen_ttl = (policy.every + timedelta(days=1, hours=1)).total_seconds()
 
@@ -68,14 +69,14 @@ class ReminderSweeper:
     async def run(self) -> None:
         try:
             while True:
-                if await self._storage.acquire_lease(LEASE, self._owner, self._interval * 3):
+                if await self._storage.acquire_lease(LEASE, self.owner, self._interval * 3):
                     await self.sweep()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken.wait(), self._interval)
                 self._woken.clear()
         finally:
             with contextlib.suppress(Exception):  # let another instance take over at once
-                await self._storage.release_lease(LEASE, self._owner)
+                await self._storage.release_lease(LEASE, self.owner)
 
     async def sweep(self) -> int:
         """Send every reminder due now that no one has sent; returns how many this call sent."""
@@ -85,18 +86,24 @@ class ReminderSweeper:
         for claim in claims:
             sent += await self._visit(claim, now)
         current = {(claim.id, claim.version) for claim in claims}
-        self._since = {key: at for key, at in self._since.items() if key in current}
+        self._waits = {key: wait for key, wait in self._waits.items() if key in current}
         return sent
 
     async def _visit(self, claim: Claim, now: datetime) -> int:
-        since = await self.waiting_since(claim)
-        n = rules.reminder_due(since, now, self._policy)
+        key = (claim.id, claim.version)
+        if key not in self._waits:
+            since = await self.waiting_since(claim)
+            self._waits[key] = since, rules.schedule(since, self._policy)
+        since, progress = self._waits[key]
+        progress = rules.advance(progress, now, self._policy)
+        self._waits[key] = since, progress
+        n = progress.n
         if n == 0:
             return 0
         if not await self._storage.mark_seen(SEEN, rules.reminder_key(claim, n), self._seen_ttl):
             return 0
         try:
-            await self._dispatcher.dispatch(rules.reminder_event(claim, n, since))
+            await self.dispatcher.dispatch(rules.reminder_event(claim, n, since))
         except Exception:  # one claim's failure must not hold back the others' reminders
             log.exception("reminder %d of %s failed", n, claim.id)
             return 0
@@ -104,14 +111,9 @@ class ReminderSweeper:
         return 1
 
     async def waiting_since(self, claim: Claim) -> datetime:
-        """When the claim's current step began (fixed for a version, so kept between sweeps)."""
-        key = (claim.id, claim.version)
-        since = self._since.get(key)
-        if since is None:
-            trail = [] if claim.current_step > 0 else await self._storage.audit_trail(claim.id)
-            submitted = [e.at for e in trail if e.action == "submitted"]
-            since = self._since[key] = rules.waiting_since(claim, submitted)
-        return since
+        """When the claim's current step began; step 1's start is in the audit trail."""
+        trail = [] if claim.current_step > 0 else await self._storage.audit_trail(claim.id)
+        return rules.waiting_since(claim, [e.at for e in trail if e.action == "submitted"])
 
 
 REMINDERS = web.AppKey("reminders", ReminderSweeper)

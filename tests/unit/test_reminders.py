@@ -55,7 +55,9 @@ DUE = [
     ("quiet: past midnight", policy(after=10), local(2, 12), local(3, 3), 0),
     ("quiet: a minute before the end", policy(after=10), local(2, 12), local(3, 7, 59), 0),
     ("quiet: out at the end", policy(after=10), local(2, 12), local(3, 8), 1),
-    ("quiet: one for a night of them", policy(after=1, every=1), local(2, 20), local(3, 8), 12),
+    ("quiet: a night of them is one", policy(after=1, every=1), local(2, 20), local(3, 8), 2),
+    ("quiet: then hourly again", policy(after=1, every=1), local(2, 20), local(3, 9), 3),
+    ("quiet: inside, the one before", policy(after=1, every=1), local(2, 20), local(3, 2), 1),
     ("quiet: before it starts", policy(after=1, every=1), local(2, 20), local(2, 21, 59), 1),
     ("no quiet hours", policy(after=10, quiet=""), local(2, 12), local(2, 23), 1),
     ("lunch break", policy(after=2, quiet="12:00-13:30"), local(2, 10), local(2, 13), 0),
@@ -83,6 +85,7 @@ DUE_AT = [
     ("second", policy(), local(2, 10), 2, local(4, 10)),
     ("deferred before midnight", policy(after=10), local(2, 12), 1, local(3, 8)),
     ("deferred after midnight", policy(after=15), local(2, 12), 1, local(3, 8)),
+    ("interval after the deferred", policy(after=10, every=6), local(2, 12), 2, local(3, 14)),
     ("same day window", policy(after=2, quiet="12:00-13:30"), local(2, 10), 1, local(2, 13, 30)),
     ("on UTC's clock", policy(after=10, zone="UTC"), local(2, 12, 0, UTC), 1, local(3, 8, 0, UTC)),
 ]
@@ -94,7 +97,8 @@ def test_when_a_reminder_goes_out(rule: ReminderPolicy, since: datetime, n: int,
                                   expected: datetime) -> None:
     assert due_at(since, n, rule) == expected
     assert not in_quiet_hours(due_at(since, n, rule), rule)
-    assert reminder_due(since, due_at(since, n, rule), rule) >= n
+    assert reminder_due(since, due_at(since, n, rule), rule) == n
+    assert reminder_due(since, due_at(since, n, rule) - timedelta(seconds=1), rule) == n - 1
 
 
 @pytest.mark.parametrize(("n", "after", "expected"), [

@@ -1,0 +1,41 @@
+"""Fixtures: a shared Redis under a key prefix unique to the test (skipped when Redis is down)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from tests.reminders.support import Clock
+
+REDIS_URL = os.environ.get("CLAIMBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A fresh key prefix on the test Redis; every key under it is deleted afterwards."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis does not answer at {REDIS_URL} (set CLAIMBOT_TEST_REDIS_URL): {exc}")
+    finally:
+        client.close()
+    prefix = f"claimbot-test:{uuid.uuid4().hex}:"
+    yield prefix
+    async_client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in async_client.scan_iter(match=f"{prefix}*", count=1000)]
+        if keys:
+            await async_client.delete(*keys)
+    finally:
+        await async_client.aclose()
