@@ -1,4 +1,4 @@
-"""``claimbot serve | demo | check-config | outbox``: the operator's entry points."""
+"""``claimbot serve | demo | check-config | outbox | directory``: the operator's entry points."""
 
 from __future__ import annotations
 
@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("-c", "--config", required=True, help="path to config.toml")
     add_audit_parser(commands)
     add_outbox_parser(commands)
+    directory = commands.add_parser("directory", help="the org directory file ([directory] file)")
+    sync = directory.add_subparsers(dest="action", required=True).add_parser(
+        "sync", help="reload the directory file and check its people against each platform"
+    )
+    sync.add_argument("-c", "--config", required=True, help="path to config.toml")
     return parser
 
 
@@ -44,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _outbox(args)
     if args.command == "audit":
         return run_audit(args)
+    if args.command == "directory":
+        return _directory_sync(args.config)
     if args.command == "serve":
         try:
             config = load_config(args.config)
@@ -65,6 +72,55 @@ def _outbox(args: argparse.Namespace) -> int:
         print(f"{args.config}: invalid configuration\n{exc}", file=sys.stderr)
         return 2
     return asyncio.run(run_outbox(config, args, print))
+
+
+def _directory_sync(path: str) -> int:
+    try:
+        config = load_config(path)  # a malformed directory file is a problem of directory.file
+    except ConfigError as exc:
+        print(f"{path}: invalid configuration\n{exc}", file=sys.stderr)
+        return 2
+    if not config.directory.file:
+        print(f"{path}: [directory] file is not set; there is nothing to sync", file=sys.stderr)
+        return 2
+    return asyncio.run(_sync_directory(config))
+
+
+async def _sync_directory(config: Config) -> int:
+    """Print each enabled platform's SyncReport; 1 when a platform's directory cannot answer."""
+    import aiohttp
+
+    from bot.directory import OrgService
+    from bot.directory_file import DirectoryFileError
+    from bot.events import Event
+    from bot.platforms.base import Ingested
+    from bot.platforms.registry import configured_platforms
+    from cards import render_card
+
+    async def no_events(event: Event, budget: float) -> Ingested:
+        raise RuntimeError("directory sync receives no events")
+
+    code, file, factories = 0, config.directory.file, configured_platforms(config)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        for factory in factories:
+            adapter = factory.build(http, render_card, no_events)
+            try:
+                org = OrgService(adapter.directory, platform=factory.name, overrides_file=file)
+                report = await org.refresh(check=list(org.overrides.users))
+            except DirectoryFileError as exc:
+                print(f"{file}: {exc}", file=sys.stderr)
+                return 2
+            except Exception as exc:  # the platform is down or refuses: say so, go on
+                print(f"{factory.name}: directory unavailable: {exc}", file=sys.stderr)
+                code = 1
+                continue
+            unknown = ", ".join(report.unknown_to_platform) or "none"
+            print(f"{factory.name}: {report.source}: {report.file_users} people, "
+                  f"{report.file_departments} departments; {report.checked} checked, "
+                  f"unknown to {factory.name}: {unknown}")
+        if not factories:
+            print(f"{file}: loads; no platform is enabled to check it against")
+    return code
 
 
 def _run(config: Config, announce: str = "") -> int:
