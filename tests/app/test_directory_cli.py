@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from bot import cli
+from bot.app import create_app
+from bot.config_model import DirectoryConfig
 from bot.platforms.base import DirectoryUser
 from tests.fakes.feishu import FakeFeishu
 from tests.fakes.loopback import LoopDirectory, LoopPlatform, TransientAPIError, loop_factory
+from tests.scenario.journey import DEPARTMENTS, USERS, Journey, journey_config
 
 ROOT = Path(__file__).resolve().parents[2]
 HR_CSV = (
@@ -118,3 +124,22 @@ def test_each_platform_is_checked_in_process(
     assert cli.main(["directory", "sync", "-c", str(write_config(tmp_path, str(hr)))]) == code
     captured = capsys.readouterr()
     assert expected in (captured.out if code == 0 else captured.err)
+
+
+async def test_the_server_routes_by_the_file(
+    tmp_path: Path, aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
+) -> None:
+    """The [directory] file lays over the platform's answer: zhangsan's manager is now wangwu."""
+    hr = tmp_path / "hr.csv"
+    hr.write_text("user_id,manager_id,platform\nzhangsan,wangwu,feishu\n", encoding="utf-8")
+    config = replace(journey_config(tmp_path), directory=DirectoryConfig(file=str(hr)))
+    platform = LoopPlatform("feishu", directory=LoopDirectory(dict(USERS), dict(DEPARTMENTS)))
+    j = Journey(await aiohttp_client(create_app(config, platforms=[loop_factory(platform)])),
+                platform)
+    await j.say("zhangsan", "报销 打车 45.5 昨天 去客户现场")
+    await j.settle()
+    await j.click("zhangsan", j.last_card("zhangsan", "claim_draft")["data"]["actions"]["submit"])
+    await j.settle()
+    card = j.last_card("wangwu", "approval_request")
+    assert card["data"]["claim"]["applicant"]["name"] == "张三"  # the platform's name stays
+    assert j.sent("lisi", "card") == []
