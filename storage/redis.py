@@ -9,6 +9,7 @@ agree on expiry; Redis key expiry only sweeps what the clock already retired.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
@@ -147,6 +148,10 @@ class RedisStorage:
         try:
             yield client
         except (RedisConnectionError, RedisTimeoutError) as exc:
+            # The idle pooled connections may lead to a Redis that went away: drop them, or
+            # each would fail its first command after Redis is back (the client does not retry).
+            with contextlib.suppress(Exception):
+                await client.connection_pool.disconnect(inuse_connections=False)
             raise StorageUnavailable(f"Redis at {self._url}: {exc}") from exc
         except RedisError as exc:
             raise StorageError(f"Redis: {exc}") from exc
