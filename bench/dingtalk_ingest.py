@@ -27,12 +27,14 @@ from aiohttp import ClientSession, TCPConnector, web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import create_app
-from bot.config_model import Config, DingtalkConfig, StorageConfig
+from bot.config_model import Config, DingtalkConfig, ServerConfig, StorageConfig
 from bot.dispatcher import HandlerContext, Router
 from bot.platforms.base import InboundRequest
 from bot.platforms.dingtalk.inbound import DingtalkInbound
 from cards import render_card
 from tests.fakes.dingtalk import DingtalkSender, FakeDingtalk, robot_payload
+
+UNLIMITED = ServerConfig(rate_limit_route=0, rate_limit_sender=0)  # measure capacity, not limits
 
 ROUNDS = 3
 MESSAGES = 1000  # per round
@@ -91,7 +93,7 @@ async def stream_rates(fake: FakeDingtalk, tmp: str) -> tuple[float, float]:
         with contextlib.suppress(asyncio.CancelledError):
             await bare
     storage = StorageConfig(url=f"sqlite:///{tmp}/stream.db")
-    config = Config(storage=storage, dingtalk=settings(fake))
+    config = Config(server=UNLIMITED, storage=storage, dingtalk=settings(fake))
     runner, _ = await serve(create_app(config, router=quiet_router()))
     await fake.wait_connected(2)
     for round_ in range(ROUNDS):
@@ -140,7 +142,7 @@ def bodies(prefix: str) -> list[bytes]:
 
 
 async def http_rates(fake: FakeDingtalk, sender: DingtalkSender, tmp: str) -> tuple[float, float]:
-    config = Config(storage=StorageConfig(url=f"sqlite:///{tmp}/http.db"),
+    config = Config(server=UNLIMITED, storage=StorageConfig(url=f"sqlite:///{tmp}/http.db"),
                     dingtalk=settings(fake, "http"))
     bot_runner, bot_url = await serve(create_app(config, router=quiet_router()))
     bare_runner, bare_url = await serve(bare_app())

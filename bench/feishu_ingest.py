@@ -24,12 +24,14 @@ from aiohttp import ClientSession, TCPConnector, web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import create_app
-from bot.config_model import Config, FeishuConfig, StorageConfig
+from bot.config_model import Config, FeishuConfig, ServerConfig, StorageConfig
 from bot.dispatcher import HandlerContext, Router
 from bot.platforms.base import InboundRequest
 from bot.platforms.feishu.inbound import FeishuInbound
 from cards import render_card
 from tests.fakes.feishu import FakeFeishu, FeishuCallbacks
+
+UNLIMITED = ServerConfig(rate_limit_route=0, rate_limit_sender=0)  # measure capacity, not limits
 
 TOKEN, KEY = "bench-verification-token", "bench-encrypt-key"
 ROUNDS = 3
@@ -140,7 +142,9 @@ async def main() -> None:
     await fake.start()
     feishu = FeishuConfig(fake.app_id, fake.app_secret, TOKEN, KEY, base_url=fake.url)
     with tempfile.TemporaryDirectory() as tmp:
-        config = Config(storage=StorageConfig(url=f"sqlite:///{tmp}/bench.db"), feishu=feishu)
+        config = Config(
+            server=UNLIMITED, storage=StorageConfig(url=f"sqlite:///{tmp}/bench.db"), feishu=feishu
+        )
         bot_runner, bot_url = await serve(create_app(config, router=quiet_router()))
         bare_runner, bare_url = await serve(bare_app())
         bot_rates, bare_rates = [], []

@@ -22,13 +22,15 @@ from aiohttp import ClientSession, TCPConnector, web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import create_app
-from bot.config_model import Config, StorageConfig, WecomConfig
+from bot.config_model import Config, ServerConfig, StorageConfig, WecomConfig
 from bot.dispatcher import HandlerContext, Router
 from bot.platforms.base import InboundRequest
 from bot.platforms.wecom.inbound import WecomInbound
 from bot.platforms.wxcrypt import WXBizMsgCrypt
 from cards import render_card
 from tests.fakes.wecom import FakeWecom, WecomCallbacks
+
+UNLIMITED = ServerConfig(rate_limit_route=0, rate_limit_sender=0)  # measure capacity, not limits
 
 CORP_ID, TOKEN = "ww_bench_corp", "benchToken"
 AES_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
@@ -109,6 +111,7 @@ async def main() -> None:
     await fake.start()
     with tempfile.TemporaryDirectory() as tmp:
         config = Config(
+            server=UNLIMITED,
             storage=StorageConfig(url=f"sqlite:///{tmp}/bench.db"),
             wecom=WecomConfig(CORP_ID, 1000002, fake.secret, TOKEN, AES_KEY, base_url=fake.url),
         )

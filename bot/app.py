@@ -21,6 +21,7 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from bot.pipeline import Pipeline
 from bot.platforms.base import EventSink, Messenger, PlatformAdapter
 from bot.platforms.registry import PlatformFactory, configured_platforms
+from bot.ratelimit import EdgeLimits, SenderGate, bearer_ok, edge_middleware, sender_gate
 from bot.workers.inbound import InboundHandler
 from bot.workers.outbox import OutboxHandler
 from bot.workers.queue_loop import QueueLoop, QueuePolicy
@@ -45,8 +46,9 @@ def create_app(
     """The server for ``config``; storage, handlers and platforms may be supplied (tests, demo)."""
     factories = list(configured_platforms(config) if platforms is None else platforms)
     metrics = Metrics()
+    limits = EdgeLimits.from_config(config.server)
     app = web.Application(
-        middlewares=[metrics_middleware(metrics)],
+        middlewares=[metrics_middleware(metrics), edge_middleware(limits, metrics)],
         client_max_size=config.server.max_body_bytes,
     )
     app[keys.CONFIG] = config
@@ -64,7 +66,8 @@ def create_app(
     add_backend_routes(app, BackendRuntime(config, app[keys.STORAGE]))
     app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_http_ctx)
-    app.cleanup_ctx.append(_platforms_ctx(factories, router or build_router(config), clock))
+    gate = sender_gate(limits, metrics)
+    app.cleanup_ctx.append(_platforms_ctx(factories, router or build_router(config), clock, gate))
     app.cleanup_ctx.append(_workers_ctx)
     return app
 
@@ -107,7 +110,10 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _platforms_ctx(
-    factories: Sequence[PlatformFactory], router: Router, clock: Callable[[], datetime]
+    factories: Sequence[PlatformFactory],
+    router: Router,
+    clock: Callable[[], datetime],
+    gate: SenderGate | None,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         pipeline, config = app[keys.PIPELINE], app[keys.CONFIG]
@@ -115,7 +121,7 @@ def _platforms_ctx(
         adapters = {f.name: f.build(app[keys.HTTP], render_card, sink) for f in factories}
         app[keys.PLATFORMS] = adapters
         app[keys.EDGES] = {
-            name: platform_route(adapter, sink, config.server.max_body_bytes)
+            name: platform_route(adapter, sink, config.server.max_body_bytes, gate)
             for name, adapter in adapters.items()
         }
         orgs = _org_services(config, adapters)
@@ -197,6 +203,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics_view(request: web.Request) -> web.Response:
     app = request.app
+    if not bearer_ok(request, app[keys.CONFIG].server.metrics_token):
+        return web.json_response(
+            {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"}
+        )
     metrics = app[keys.METRICS]
     try:
         depth = await app[keys.STORAGE].queue_depth()

@@ -36,10 +36,11 @@ ENV_PREFIX = "CLAIMBOT_"
 
 # Every key whose value must never reach a log line, per section.
 SECRET_KEYS: Mapping[str, tuple[str, ...]] = {
+    "server": ("metrics_token",),
     "feishu": ("app_secret", "verification_token", "encrypt_key"),
     "wecom": ("secret", "token", "encoding_aes_key"),
     "dingtalk": ("client_secret", "event_token", "event_aes_key", "card_callback_token"),
-    "backend": ("secret", "app_key", "app_secret"),
+    "backend": ("secret", "app_key", "app_secret", "callback_token"),
 }
 
 

@@ -359,3 +359,21 @@ def parse_timezone(name: str) -> tzinfo:
             f"unknown time zone {name!r}: use an IANA name such as Asia/Shanghai (needs the "
             "system zone database or the tzdata package) or an offset such as +08:00"
         ) from exc
+
+
+def metrics_token(table: Table) -> str:
+    token = table.text("metrics_token")
+    if token and (len(token) < 16 or not token.isascii() or not token.isprintable()):
+        table.problem("metrics_token", "must be at least 16 printable ASCII characters")
+    return token
+
+
+def rate(table: Table, key: str, default: float) -> float:
+    """Requests a second (> 0), or 0 for no limit."""
+    value = table.get(key)
+    if isinstance(value, str) and table.from_env(key):
+        off = value.strip() in ("0", "0.0")
+    else:
+        off = type(value) in (int, float) and value == 0
+    return 0.0 if off else table.number(key, default)
+

@@ -25,6 +25,12 @@ class ServerConfig:
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
     shutdown_timeout: float = 10.0
+    metrics_token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
+    # Token buckets in each instance (bot.ratelimit); a rate of 0 turns that limit off.
+    rate_limit_route: float = 2000.0  # requests a second to one route
+    rate_limit_route_burst: int = 4000
+    rate_limit_sender: float = 20.0  # events a second from one platform user
+    rate_limit_sender_burst: int = 200
 
 
 @dataclass(frozen=True, slots=True)

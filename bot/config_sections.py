@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, cast, get_args
 
 from bot import config_checks as checks
-from bot.config_checks import Table, approver_problem, storage_url_problem, uscc_problem
+from bot.config_checks import (
+    Table,
+    approver_problem,
+    metrics_token,
+    rate,
+    storage_url_problem,
+    uscc_problem,
+)
 from bot.config_model import (
     ApprovalConfig,
     ApprovalStepConfig,
@@ -101,6 +108,15 @@ def build_server(table: Table | None) -> ServerConfig:
         log_level=level,
         max_body_bytes=table.integer("max_body_bytes", default.max_body_bytes, 1024, ONE_GIB),
         shutdown_timeout=table.number("shutdown_timeout", default.shutdown_timeout),
+        metrics_token=metrics_token(table),
+        rate_limit_route=rate(table, "rate_limit_route", default.rate_limit_route),
+        rate_limit_route_burst=table.integer(
+            "rate_limit_route_burst", default.rate_limit_route_burst, 1, 10**9
+        ),
+        rate_limit_sender=rate(table, "rate_limit_sender", default.rate_limit_sender),
+        rate_limit_sender_burst=table.integer(
+            "rate_limit_sender_burst", default.rate_limit_sender_burst, 1, 10**9
+        ),
     )
     table.finish()
     return server

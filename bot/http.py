@@ -22,6 +22,7 @@ from bot.platforms.base import (
     Ingested,
     PlatformAdapter,
 )
+from bot.ratelimit import SenderGate
 from storage.base import StorageError
 
 log = logging.getLogger("claimbot.http")
@@ -56,7 +57,9 @@ def to_response(reply: HttpReply) -> web.Response:
     )
 
 
-def platform_route(adapter: PlatformAdapter, sink: EventSink, max_body: int) -> AiohttpHandler:
+def platform_route(
+    adapter: PlatformAdapter, sink: EventSink, max_body: int, gate: SenderGate | None = None
+) -> AiohttpHandler:
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             body = await read_body(request, max_body)
@@ -76,6 +79,8 @@ def platform_route(adapter: PlatformAdapter, sink: EventSink, max_body: int) -> 
             return web.json_response({"error": exc.reason}, status=exc.status)
         if decoded.handshake is not None:
             return to_response(decoded.handshake)
+        if gate is not None and (limited := gate(request, decoded.events)) is not None:
+            return limited  # before recording: the platform delivers it again later
         started = time.monotonic()
         results: list[Ingested] = []
         try:

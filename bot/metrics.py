@@ -56,5 +56,12 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.rate_limited = Counter(
+            "claimbot_rate_limited",
+            "Requests answered 429, by route and reason (route, sender)",
+            ["route", "reason"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -158,6 +158,12 @@ INVALID = [
     bad("body-size", "server.max_body_bytes", 10, "must be an integer from 1024"),
     bad("timeout", "server.shutdown_timeout", 0, "must be a number greater than 0"),
     bad("public-url", "server.public_url", "ftp://x.org", URL),
+    bad("metrics-token-short", "server.metrics_token", "short", "must be at least 16 printable"),
+    bad("metrics-token-text", "server.metrics_token", "令牌" * 10, "must be at least 16 printable"),
+    bad("rate-negative", "server.rate_limit_sender", -1, "must be a number greater than 0"),
+    bad("rate-text", "server.rate_limit_route", "fast", "must be a number greater than 0"),
+    bad("rate-bool", "server.rate_limit_route", False, "must be a number greater than 0"),
+    bad("burst-zero", "server.rate_limit_sender_burst", 0, "must be an integer from 1"),
     bad("section-type", "server", 5, "must be a table ([server]), not integer"),
     bad(
         "storage-scheme",
@@ -325,6 +331,10 @@ VALID = [
     good("no-encrypt-key", "feishu.encrypt_key", DELETE, ""),
     good("no-public-url", "server.public_url", DELETE, ""),
     good("timeout-int", "server.shutdown_timeout", 3, 3.0),
+    good("rate-off", "server.rate_limit_sender", 0, 0.0),
+    good("rate-off-float", "server.rate_limit_route", 0.0, 0.0),
+    good("rate-int", "server.rate_limit_route", 50, 50.0),
+    good("metrics-token", "server.metrics_token", "x" * 16, "x" * 16),
     good("quiet-spaces", "approval.quiet_hours", " 21:30 - 07:00 ", "21:30 - 07:00"),
     good("quiet-none", "approval.quiet_hours", "", ""),
     good("tz-offset", "approval.timezone", "+08:00", "+08:00"),
@@ -453,6 +463,8 @@ ENV_PROBLEMS = [
     ("CLAIMBOT_SERVER__PROT", "80", "server.prot: unknown key (did you mean 'port'?)"),
     ("CLAIMBOT_STORAGE__URL", "mysql://x", "storage.url: unknown scheme 'mysql'"),
     ("CLAIMBOT_SERVER__SHUTDOWN_TIMEOUT", "soon", "server.shutdown_timeout: must be a number"),
+    ("CLAIMBOT_SERVER__RATE_LIMIT_SENDER", "-2", "server.rate_limit_sender: must be a number"),
+    ("CLAIMBOT_SERVER__METRICS_TOKEN", "abc", "server.metrics_token: must be at least 16"),
     ("CLAIMBOT_APPROVAL__STEPS", "manager", "approval.steps: must be an array of tables"),
     ("CLAIMBOT_APPROVAL__REMIND_AFTER_HOURS", "-3", "approval.remind_after_hours: must be"),
     ("CLAIMBOT_FINANCE__FEISHU", ",", None),
@@ -720,3 +732,22 @@ def test_backend_connector_key_problems(path: str, value: object, message: str) 
                    edit("backend.app_secret", "s"), edit(path, value))
     problems = problems_of(data)
     assert any(p.startswith(message) for p in problems), problems
+
+
+def test_rate_limits_default_on_and_turn_off_from_the_environment() -> None:
+    server = parse_config(example(), {}).server
+    assert (server.rate_limit_route, server.rate_limit_sender) == (2000.0, 20.0)
+    assert (server.rate_limit_route_burst, server.rate_limit_sender_burst) == (4000, 200)
+    environ = {
+        "CLAIMBOT_SERVER__RATE_LIMIT_SENDER": " 0 ",
+        "CLAIMBOT_SERVER__RATE_LIMIT_ROUTE": "5",
+    }
+    server = parse_config(example(), environ).server
+    assert (server.rate_limit_sender, server.rate_limit_route) == (0.0, 5.0)
+
+
+def test_the_metrics_token_is_a_secret() -> None:
+    token = "prometheus-scrape-token-1234"
+    config = parse_config(example(), {"CLAIMBOT_SERVER__METRICS_TOKEN": token})
+    assert config.server.metrics_token == token
+    assert token in secret_values(config)
