@@ -93,8 +93,12 @@ def check_buyer(reading: InvoiceReading, company: Company) -> list[Flag]:
                 f"({', '.join(company.names)}).",
             )
         )
+    return flags + _buyer_id_flags((reading.buyer_tax_id or "").upper(), company)
+
+
+def _buyer_id_flags(buyer_id: str, company: Company) -> list[Flag]:
+    flags: list[Flag] = []
     ids = {tax_id.upper() for tax_id in company.tax_ids if tax_id}
-    buyer_id = (reading.buyer_tax_id or "").upper()
     if ids and buyer_id and buyer_id not in ids:
         flags.append(
             Flag(
@@ -111,7 +115,7 @@ def check_buyer(reading: InvoiceReading, company: Company) -> list[Flag]:
                 "The invoice has no buyer tax id, so the buyer cannot be confirmed.",
             )
         )
-    if buyer_id and len(buyer_id) == 18 and uscc_problem(buyer_id):
+    if len(buyer_id) == 18 and uscc_problem(buyer_id):
         flags.append(
             Flag(
                 "buyer_tax_id_format",

@@ -73,40 +73,36 @@ def _labels_and_values(spec: Spec, kangxi: bool) -> tuple[list[Text], list[Text]
         Text(155, 100, f"{yen}{spec.total}"),
         Text(25, 125, "示例开票员"),
     ]
+    head_labels, head_values = _header(spec)
+    return labels + head_labels, values + head_values + _item_rows(spec)
+
+
+def _header(spec: Spec) -> tuple[list[Text], list[Text]]:
+    issued = f"{spec.issued:%Y年%m月%d日}"
     if spec.digital:
-        labels += [Text(150, 12, "发票号码："), Text(150, 18, "开票日期：")]
-        values += [Text(168, 12, spec.number), Text(168, 18, f"{spec.issued:%Y年%m月%d日}")]
-    else:
-        check = " ".join(spec.check_code[i : i + 5] for i in range(0, len(spec.check_code), 5))
-        labels += [
-            Text(150, 10, "发票代码："),
-            Text(150, 15, "发票号码："),
-            Text(150, 20, "开票日期："),
-            Text(150, 25, "校 验 码："),
-        ]
-        values += [
-            Text(168, 10, spec.code),
-            Text(168, 15, spec.number),
-            Text(168, 20, f"{spec.issued:%Y年%m月%d日}"),
-            Text(168, 25, check),
-        ]
+        labels = [Text(150, 12, "发票号码："), Text(150, 18, "开票日期：")]
+        return labels, [Text(168, 12, spec.number), Text(168, 18, issued)]
+    check = " ".join(spec.check_code[i : i + 5] for i in range(0, len(spec.check_code), 5))
+    names = ("发票代码：", "发票号码：", "开票日期：", "校 验 码：")
+    texts = (spec.code, spec.number, issued, check)
+    labels = [Text(150, 10 + 5 * row, name) for row, name in enumerate(names)]
+    return labels, [Text(168, 10 + 5 * row, text) for row, text in enumerate(texts)]
+
+
+def _item_rows(spec: Spec) -> list[Text]:
+    rows = []
     for row, line in enumerate(spec.lines):
-        name = line.name
-        tail = ""
+        name, tail = line.name, ""
         if len(name) > 11:  # wrap long names as real PDFs do
             name, tail = name[:-2], name[-2:]
-        y = 56 + row * 10
-        values.append(
-            Text(
-                10,
-                y,
-                f"{name}  {line.unit} {line.quantity}  {line.amount}  "
-                f"{line.rate}  {'***' if line.rate == '免税' else line.tax}",
-            )
+        y = 56 + row * 8
+        tax = "***" if line.rate == "免税" else line.tax
+        rows.append(
+            Text(10, y, f"{name}  {line.unit} {line.quantity}  {line.amount}  {line.rate}  {tax}")
         )
         if tail:
-            values.append(Text(10, y + 5, tail))
-    return labels, values
+            rows.append(Text(10, y + 5, tail))
+    return rows
 
 
 def invoice_pdf(

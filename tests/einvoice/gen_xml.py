@@ -113,68 +113,81 @@ def _facts(prefix: str, facts: dict[str, object]) -> str:
     )
 
 
+def _rail_facts(spec: Spec, buyer: dict[str, object]) -> tuple[str, str, dict[str, object]]:
+    prefix, ns = "rai", "http://xbrl.mof.gov.cn/taxonomy/2021-11-30/rai"
+    facts: dict[str, object] = {
+        "TypeOfVoucher": spec.title,
+        "ElectronicInvoiceRailwayETicketNumber": spec.number,
+        "ElectronicTicketNum": "E123456789",
+        "DateOfIssue": spec.issued,
+        **buyer,
+        "Fare": spec.total,
+        "TotalAmountExcludingTax": spec.amount,
+        "TaxRate": "0.09",
+        "TaxAmount": spec.tax,
+        "TrainNumber": spec.extra["train"],
+        "TravelDate": spec.issued,
+        "DepartureStation": spec.extra["from"],
+        "DestinationStation": spec.extra["to"],
+        "SeatLevel": "二等座",
+        "Name": spec.extra["passenger"],
+        "TypeOfBusiness": "",
+    }
+    return prefix, ns, facts
+
+
+def _air_facts(spec: Spec, buyer: dict[str, object]) -> tuple[str, str, dict[str, object]]:
+    prefix, ns = "atr", "http://xbrl.mof.gov.cn/taxonomy/2021-11-30/atr"
+    facts: dict[str, object] = {
+        "ElectronicInvoiceAirTransportReceiptNumber": spec.number,
+        "IssueDate": spec.issued,
+        **buyer,
+        "NameOfSeller": spec.seller_name,
+        "PassengerName": spec.extra["passenger"],
+        "ETicketNumber": "7810000000001",
+        "Fare": "1150.00",
+        "FuelSurcharge": "50.00",
+        "CivilAviationDevelopmentFund": "50.00",
+        "VatRate": "0.09",
+        "VatTaxAmount": spec.tax,
+        "TotalAmount": spec.total,
+        "Flight": spec.extra["flight"],
+        "DepartureStation": spec.extra["from"],
+        "DestinationStation": spec.extra["to"],
+    }
+    return prefix, ns, facts
+
+
+def _inv_facts(spec: Spec, buyer: dict[str, object]) -> tuple[str, str, dict[str, object]]:
+    prefix, ns = "inv", "http://xbrl.mof.gov.cn/taxonomy/2021-09-30/inv"
+    facts: dict[str, object] = {
+        "TypeOfInvoice": spec.title,
+        "CodeOfInvoice": spec.code,
+        "NumberOfInvoice": spec.number,
+        "IdentifyingCode": spec.check_code,
+        "DateOfIssue": spec.issued,
+        "NameOfPurchaser": spec.buyer_name,
+        "TaxpayerIdentificationNumberUnifiedSocialCreditCodeOfPurchaser": spec.buyer_id,
+        "NameOfSeller": spec.seller_name,
+        "TaxpayerIdentificationNumberUnifiedSocialCreditCodeOfSeller": spec.seller_id,
+        "TotalAmountExcludingTax": spec.amount,
+        "TotalTaxAmount": spec.tax,
+        "TaxIncludedAmountInFigures": spec.total,
+        "TaxIncludedAmountInWords": spec.words,
+    }
+    return prefix, ns, facts
+
+
 def xbrl_xml(spec: Spec) -> bytes:
     """The 财政部 XBRL voucher for a railway, air or older 普票 spec."""
-    buyer = {
+    buyer: dict[str, object] = {
         "NameOfPurchaser": spec.buyer_name,
         "UnifiedSocialCreditCodeOfPurchaser": spec.buyer_id,
     }
-    if spec.kind is InvoiceKind.RAILWAY:
-        prefix, ns = "rai", "http://xbrl.mof.gov.cn/taxonomy/2021-11-30/rai"
-        facts: dict[str, object] = {
-            "TypeOfVoucher": spec.title,
-            "ElectronicInvoiceRailwayETicketNumber": spec.number,
-            "ElectronicTicketNum": "E123456789",
-            "DateOfIssue": spec.issued,
-            **buyer,
-            "Fare": spec.total,
-            "TotalAmountExcludingTax": spec.amount,
-            "TaxRate": "0.09",
-            "TaxAmount": spec.tax,
-            "TrainNumber": spec.extra["train"],
-            "TravelDate": spec.issued,
-            "DepartureStation": spec.extra["from"],
-            "DestinationStation": spec.extra["to"],
-            "SeatLevel": "二等座",
-            "Name": spec.extra["passenger"],
-            "TypeOfBusiness": "",
-        }
-    elif spec.kind is InvoiceKind.AIR:
-        prefix, ns = "atr", "http://xbrl.mof.gov.cn/taxonomy/2021-11-30/atr"
-        facts = {
-            "ElectronicInvoiceAirTransportReceiptNumber": spec.number,
-            "IssueDate": spec.issued,
-            **buyer,
-            "NameOfSeller": spec.seller_name,
-            "PassengerName": spec.extra["passenger"],
-            "ETicketNumber": "7810000000001",
-            "Fare": "1150.00",
-            "FuelSurcharge": "50.00",
-            "CivilAviationDevelopmentFund": "50.00",
-            "VatRate": "0.09",
-            "VatTaxAmount": spec.tax,
-            "TotalAmount": spec.total,
-            "Flight": spec.extra["flight"],
-            "DepartureStation": spec.extra["from"],
-            "DestinationStation": spec.extra["to"],
-        }
-    else:
-        prefix, ns = "inv", "http://xbrl.mof.gov.cn/taxonomy/2021-09-30/inv"
-        facts = {
-            "TypeOfInvoice": spec.title,
-            "CodeOfInvoice": spec.code,
-            "NumberOfInvoice": spec.number,
-            "IdentifyingCode": spec.check_code,
-            "DateOfIssue": spec.issued,
-            "NameOfPurchaser": spec.buyer_name,
-            "TaxpayerIdentificationNumberUnifiedSocialCreditCodeOfPurchaser": spec.buyer_id,
-            "NameOfSeller": spec.seller_name,
-            "TaxpayerIdentificationNumberUnifiedSocialCreditCodeOfSeller": spec.seller_id,
-            "TotalAmountExcludingTax": spec.amount,
-            "TotalTaxAmount": spec.tax,
-            "TaxIncludedAmountInFigures": spec.total,
-            "TaxIncludedAmountInWords": spec.words,
-        }
+    build = {InvoiceKind.RAILWAY: _rail_facts, InvoiceKind.AIR: _air_facts}.get(
+        spec.kind, _inv_facts
+    )
+    prefix, ns, facts = build(spec, buyer)
     body = _facts(prefix, facts)
     if spec.kind not in (InvoiceKind.RAILWAY, InvoiceKind.AIR):
         body += "".join(
