@@ -27,6 +27,7 @@ class Limits:
     max_zip_depth: int = 2  # a ZIP of ZIPs of invoices (12306), no deeper
     max_invoices: int = 50  # invoices read out of one ZIP
     max_pdf_pages: int = 50
+    max_pdf_inflated_bytes: int = 20 * MB  # all Flate streams: fonts, images, page content
     max_text_pages: int = 5
     max_page_side_mm: float = 2000.0  # A0 is 841 × 1189 mm
     render_dpi: int = 150

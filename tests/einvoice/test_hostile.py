@@ -103,6 +103,31 @@ def _pdf_with_inflating_attachment(size: int) -> bytes:
     return out.getvalue()
 
 
+def _dense_page(operators: int) -> bytes:
+    """A hand-built one-page PDF whose content is ``operators`` tiny filled rectangles."""
+    content = zlib.compress(b"10 10 1 1 re f\n" * operators)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content)
+        + content
+        + b"\nendstream",
+    ]
+    out, offsets = io.BytesIO(), []
+    out.write(b"%PDF-1.7\n")
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    out.write(
+        b"trailer << /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
+    return out.getvalue()
+
+
 def _encrypted_pdf() -> bytes:
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, encrypt=pdfencrypt.StandardEncryption("secret", canPrint=0))
@@ -195,6 +220,7 @@ HOSTILE: list[tuple[str, Callable[[], bytes], type[InvoiceError], Limits]] = [
         Limits(),
     ),
     ("pdf-encrypted", _encrypted_pdf, UnsupportedFile, Limits()),
+    ("pdf-page-drawing-flood", lambda: _dense_page(2_000_000), HostileFile, Limits()),
     ("image-pixel-bomb", lambda: _png(100_000, 100_000), (FileTooLarge, HostileFile), Limits()),
     ("image-over-limit", lambda: _png(5000, 5000), FileTooLarge, Limits(max_image_pixels=MB)),
 ]  # type: ignore[list-item]
@@ -250,6 +276,11 @@ def test_truncated_file_gives_a_clear_error(name: str, data: bytes):
 def test_files_that_are_not_invoices(data: bytes, error: type[InvoiceError]):
     caught = _bounded(lambda: read_invoice(data, "invoice.pdf", "application/pdf"))
     assert type(caught) is error
+
+
+def test_a_page_drawn_by_hand_reads_as_no_invoice():
+    caught = _bounded(lambda: read_invoice(_dense_page(1000)))
+    assert isinstance(caught, NoInvoiceData)
 
 
 def test_a_blank_photo_has_no_invoice():
