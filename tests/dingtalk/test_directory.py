@@ -1,10 +1,11 @@
-"""The org chart through the legacy oapi host: users, departments, TTL cache, oapi errors."""
+"""The org chart through the legacy oapi host: users, departments, oapi errors."""
 
 from __future__ import annotations
 
 import aiohttp
 import pytest
 
+from bot.directory import OrgService
 from bot.platforms.base import PlatformAPIError
 from bot.platforms.dingtalk.api import DingtalkAPI
 from bot.platforms.dingtalk.directory import DingtalkDirectory
@@ -45,9 +46,12 @@ async def test_user_without_manager(directory: DingtalkDirectory) -> None:
     assert (await directory.get_user("boss")).manager_id == ""
 
 
-async def test_lookups_are_cached(fake: FakeDingtalk, directory: DingtalkDirectory) -> None:
+async def test_the_org_service_caches_lookups(
+    fake: FakeDingtalk, directory: DingtalkDirectory
+) -> None:
+    org = OrgService(directory, platform="dingtalk")
     for _ in range(3):
-        await directory.get_user("zhangsan")
+        await org.user("zhangsan")
     assert len(fake.calls_to(USER_GET)) == 1
 
 

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from bot.config_model import FeishuConfig
+from bot.directory import OrgService
 from bot.events import FileRef
 from bot.platforms.base import PlatformAPIError, TransientAPIError
 from bot.platforms.feishu import FeishuPlatform
@@ -281,26 +282,23 @@ async def test_calls_reuse_one_pooled_connection(
 
 
 # -- directory and identity ------------------------------------------------------------------
-async def test_user_and_department_lookups_are_cached(
-    api: FeishuAPI, fake: FakeFeishu, clock: Clock
-) -> None:
+async def test_user_and_department_lookups(api: FeishuAPI, fake: FakeFeishu) -> None:
     fake.add_user("ou_zhang", "张三", leader="ou_li", departments=["od-market"], email="z@x.cn")
     fake.add_department("od-market", "市场部", leader="ou_wang", parent="od-root")
-    directory = FeishuDirectory(api, ttl=60, clock=clock)
-    user = await directory.get_user("ou_zhang")
+    directory = OrgService(FeishuDirectory(api), platform="feishu", ttl=60)
+    user = await directory.user("ou_zhang")
+    assert user is not None
     assert (user.name, user.manager_id, user.department_ids) == ("张三", "ou_li", ("od-market",))
     assert user.email == "z@x.cn"
-    department = await directory.get_department("od-market")
+    department = await directory.unit("od-market")
+    assert department is not None
     assert (department.leader_ids, department.parent_id) == (("ou_wang",), "od-root")
-    await directory.get_user("ou_zhang")
+    await directory.user("ou_zhang")  # the org service caches; Feishu is asked once
     assert len(fake.calls_to("/contact/v3/users")) == 1
     assert fake.calls_to("/contact/v3/users")[0].query == {
         "user_id_type": "open_id",
         "department_id_type": "open_department_id",
     }
-    clock.now += 61
-    await directory.get_user("ou_zhang")
-    assert len(fake.calls_to("/contact/v3/users")) == 2
 
 
 async def test_unknown_user_is_a_typed_error(api: FeishuAPI) -> None:

@@ -1,11 +1,11 @@
-"""Directory lookups against the fake: managers, departments, leaders, and the TTL cache."""
+"""Directory lookups against the fake: managers, departments, leaders; caching is OrgService's."""
 
 from __future__ import annotations
 
 import pytest
 
+from bot.directory import OrgService
 from bot.platforms.base import PlatformAPIError
-from bot.platforms.wecom.client import WecomClient
 from bot.platforms.wecom.directory import WecomDirectory
 from tests.fakes.wecom import FakeWecom
 
@@ -33,25 +33,21 @@ async def test_department_leaders(fake: FakeWecom, directory: WecomDirectory) ->
     assert (department.leader_ids, department.parent_id) == (("lisi",), "1")
 
 
-async def test_lookups_are_cached(fake: FakeWecom, directory: WecomDirectory) -> None:
+async def test_the_org_service_caches_lookups(fake: FakeWecom, directory: WecomDirectory) -> None:
     fake.add_user("zhangsan", "张三")
     fake.add_department(7, "市场部")
+    org = OrgService(directory, platform="wecom")
     for _ in range(3):
-        await directory.get_user("zhangsan")
-        await directory.get_department("7")
+        await org.user("zhangsan")
+        await org.unit("7")
     assert len(fake.calls_to("user/get")) == 1
     assert len(fake.calls_to("department/get")) == 1
 
 
-async def test_the_cache_expires(fake: FakeWecom, client: WecomClient) -> None:
-    now = [0.0]
-    directory = WecomDirectory(client, ttl=60, clock=lambda: now[0])
+async def test_the_adapter_itself_always_asks(fake: FakeWecom, directory: WecomDirectory) -> None:
     fake.add_user("zhangsan", "张三", leaders=["lisi"])
     assert (await directory.get_user("zhangsan")).manager_id == "lisi"
     fake.add_user("zhangsan", "张三", leaders=["wangwu"])
-    now[0] = 59
-    assert (await directory.get_user("zhangsan")).manager_id == "lisi"
-    now[0] = 61
     assert (await directory.get_user("zhangsan")).manager_id == "wangwu"
 
 

@@ -1,34 +1,18 @@
-"""The org chart from DingTalk's legacy user and department APIs, cached for a while.
+"""The org chart from DingTalk's legacy user and department APIs.
 
-Routing asks for the same approver and department again and again within minutes; a TTL cache
-keeps that off DingTalk's per-app QPS limit. Lookups that fail are not cached.
+Every call goes to DingTalk: caching (TTL, misses, single flight) is the org service's job
+(``bot.directory.OrgService``), one cache for all platforms.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from bot.platforms.base import DirectoryDepartment, DirectoryUser, PlatformAPIError
 from bot.platforms.dingtalk.api import PLATFORM, DingtalkAPI
 
 V = TypeVar("V")
-
-
-class TTLCache:
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl = ttl
-        self._clock = clock
-        self._entries: dict[str, tuple[float, object]] = {}
-
-    async def get(self, key: str, load: Callable[[], Awaitable[V]]) -> V:
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] > self._clock():
-            return hit[1]  # type: ignore[return-value]  # stored by this method under this key
-        value = await load()
-        self._entries[key] = (self._clock() + self._ttl, value)
-        return value
 
 
 def _strings(values: Any) -> tuple[str, ...]:
@@ -43,20 +27,10 @@ def _result(data: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 class DingtalkDirectory:
-    def __init__(self, api: DingtalkAPI, *, ttl: float = 300.0) -> None:
+    def __init__(self, api: DingtalkAPI) -> None:
         self._api = api
-        self._users = TTLCache(ttl)
-        self._departments = TTLCache(ttl)
 
     async def get_user(self, user_id: str) -> DirectoryUser:
-        return await self._users.get(user_id, lambda: self._load_user(user_id))
-
-    async def get_department(self, department_id: str) -> DirectoryDepartment:
-        return await self._departments.get(
-            department_id, lambda: self._load_department(department_id)
-        )
-
-    async def _load_user(self, user_id: str) -> DirectoryUser:
         data = await self._api.oapi(
             "/topapi/v2/user/get", {"userid": user_id, "language": "zh_CN"}
         )
@@ -70,7 +44,7 @@ class DingtalkDirectory:
             employee_no=str(result.get("job_number", "") or ""),
         )
 
-    async def _load_department(self, department_id: str) -> DirectoryDepartment:
+    async def get_department(self, department_id: str) -> DirectoryDepartment:
         if not department_id.isdigit():
             raise PlatformAPIError(PLATFORM, "bad_department_id", "department ids are numbers")
         data = await self._api.oapi(
