@@ -32,7 +32,8 @@ class Limits:
     max_page_side_mm: float = 2000.0  # A0 is 841 × 1189 mm
     render_dpi: int = 150
     max_render_pixels: int = 8_000_000
-    max_image_pixels: int = 40_000_000
+    max_image_pixels: int = 80_000_000  # as declared; JPEGs beyond decode are scaled down
+    max_decode_pixels: int = 16_000_000
     max_images: int = 8  # QR candidates in an OFD's Res/
 
 

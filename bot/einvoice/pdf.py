@@ -7,6 +7,7 @@ checked before any work they would cause.
 from __future__ import annotations
 
 import ctypes
+import threading
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -24,19 +25,26 @@ from .xmltools import parse_xml
 _MM_PER_POINT = 25.4 / 72
 
 
+# PDFium is not thread-safe, not even across documents: one call at a time in the process.
+# Readers may run in worker threads (asyncio.to_thread), so every pdfium use holds this lock.
+_PDFIUM = threading.Lock()
+
+
 def read_pdf(data: bytes, limits: Limits) -> list[Partial]:
     """Every partial reading a PDF offers, best source first."""
     check_streams(data, limits)
-    pdf = _open(data, limits)
-    try:
-        partials = _attachments(pdf, limits)
-        qr = _qr(pdf, limits)
-        if qr is not None:
-            partials.append(qr)
-        partials.append(parse_text(_text(pdf, limits)))
-        return partials
-    finally:
-        pdf.close()
+    with _PDFIUM:
+        pdf = _open(data, limits)
+        try:
+            partials = _attachments(pdf, limits)
+            qr = _qr(pdf, limits)
+            text = _text(pdf, limits)
+        finally:
+            pdf.close()
+    if qr is not None:
+        partials.append(qr)
+    partials.append(parse_text(text))
+    return partials
 
 
 def _open(data: bytes, limits: Limits) -> pdfium.PdfDocument:

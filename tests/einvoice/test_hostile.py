@@ -14,6 +14,7 @@ import tracemalloc
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
@@ -281,6 +282,32 @@ def test_files_that_are_not_invoices(data: bytes, error: type[InvoiceError]):
 def test_a_page_drawn_by_hand_reads_as_no_invoice():
     caught = _bounded(lambda: read_invoice(_dense_page(1000)))
     assert isinstance(caught, NoInvoiceData)
+
+
+def test_a_large_phone_photo_is_decoded_at_a_reduced_scale():
+    corner = Image.open(io.BytesIO(photo_jpeg(invoice_pdf(DIGITAL_NORMAL)))).convert("RGB")
+    big = Image.new("RGB", (8000, 6000), (235, 230, 220))
+    big.paste(corner.resize((corner.width * 4, corner.height * 4)), (1000, 1000))
+    out = io.BytesIO()
+    big.save(out, "JPEG", quality=80)
+    tracemalloc.start()
+    reading = read_invoice(out.getvalue())
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert reading.number == DIGITAL_NORMAL.number
+    assert peak < PEAK_BYTES
+
+
+def test_concurrent_reads_in_threads_are_safe():
+    """pdfium is not thread-safe: the reader serialises it, so threads may call freely."""
+    files = [
+        invoice_pdf(DIGITAL_NORMAL),
+        invoice_ofd(DIGITAL_NORMAL),
+        photo_jpeg(invoice_pdf(DIGITAL_NORMAL)),
+    ]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        numbers = list(pool.map(lambda data: read_invoice(data).number, files * 8))
+    assert numbers == [DIGITAL_NORMAL.number] * 24
 
 
 def test_a_blank_photo_has_no_invoice():
