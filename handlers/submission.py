@@ -8,9 +8,10 @@ from bot.dispatcher import HandlerContext, Router
 from bot.replies import CardUpdate, InlineReply, Text, Toast
 from handlers import workflow as wf
 from handlers.approvals import load_for_action, send_approval_cards, send_finance_notices
-from handlers.cards import draft_data, status_data
+from handlers.cards import status_data
 from handlers.common import actor_of, audit, display_names, reply_to, save, toast
 from handlers.conversation import forget, load, store
+from handlers.drafts import show_draft
 from handlers.policy import blocking, claim_flags
 from handlers.routing import RoutingPolicy, plan_route_detailed
 from handlers.texts import say
@@ -109,6 +110,7 @@ async def reopen_returned(ctx: HandlerContext) -> None:
     conversation.reset_item()
     conversation.draft = claim.id
     store(ctx, conversation)
-    names = await display_names(ctx, claim)
-    ctx.inline = InlineReply(Toast(say("edit_then_submit", ctx.lang), "info"), "claim_draft",
-                             draft_data(claim, names, ctx))
+    # A fresh draft card, not an inline swap of the status card: WeCom's click answer can only
+    # relabel a button, and on every platform the status card stays true as it is.
+    await show_draft(ctx, claim)
+    ctx.inline = toast(say("edit_then_submit", ctx.lang))

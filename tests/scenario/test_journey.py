@@ -151,7 +151,9 @@ async def test_return_then_resubmit(journey: Journey) -> None:
     stored = await j.client.app[keys.STORAGE].get_claim(draft["data"]["claim"]["id"])
     assert stored is not None
     reopened = await j.click("zhangsan", f"resubmit:{stored.id}:{stored.version}")
-    assert reopened["card"] == "claim_draft"
+    assert reopened["toast"] == "请修改后点击提交。"
+    await j.settle()
+    assert j.last_card("zhangsan", "claim_draft")["data"]["claim"]["id"] == stored.id
     await j.say("zhangsan", "金额改成 40")
     await j.settle()
     edited = j.last_card("zhangsan", "claim_draft")
