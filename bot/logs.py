@@ -16,6 +16,11 @@ _TOKEN_FIELDS = re.compile(
     r"signature|msg_signature|secret)[\"']?\s*[:=]\s*[\"']?)([^\"'&\s,}]+)"
 )
 
+# Libraries whose chatty levels write what must not be logged: aiohttp's access log has request
+# paths and queries (secret callback paths), aiosqlite's DEBUG lines every SQL parameter (claim
+# documents, card handles such as WeCom's single-use response_code).
+QUIET_LOGGERS = {"aiohttp.access": logging.WARNING, "aiosqlite": logging.INFO}
+
 
 class RedactingFilter(logging.Filter):
     """Masks secrets in the fully formatted message (args included) before any handler sees it."""
@@ -65,4 +70,9 @@ def setup_logging(fmt: str, level: str, secrets: Iterable[str]) -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    for name, floor in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(floor)
