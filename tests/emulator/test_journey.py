@@ -49,3 +49,17 @@ async def test_reject_with_a_reason_reaches_the_applicant(demo: Demo, platform: 
     await demo.press(request, "reject", "票据不全")
     await eventually(lambda: any("票据不全" in t for t in demo.texts(platform, "zhangsan"))
                      or any(shows(c, "票据不全") for c in demo.cards(platform, "zhangsan")))
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_a_large_claim_goes_through_the_department_head_and_finance(
+    demo: Demo, platform: str
+) -> None:
+    await demo.say(platform, "zhangsan", "报销 办公 6000 昨天 采购电脑")
+    draft = await eventually(lambda: latest(demo, platform, "zhangsan", "submit"))
+    await demo.press(draft, "submit")
+    for approver in ("lisi", "wangwu", "zhaoliu"):
+        request = await eventually(lambda a=approver: latest(demo, platform, a, "approve"))
+        assert shows(request, "6,000.00")
+        await demo.press(request, "approve")
+    await eventually(lambda: latest(demo, platform, "zhaoliu", "mark_paid"))
