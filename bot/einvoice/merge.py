@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from types import MappingProxyType
 from typing import TypeVar
 
 from .model import FIELDS, Conflict, FileFormat, InvoiceKind, InvoiceReading, LineItem, Source
@@ -78,7 +77,7 @@ def merge(fmt: FileFormat, partials: list[Partial]) -> InvoiceReading:
         items=_items(values.get("items")),
         red_letter=bool(values.get("red_letter")),
         conflicts=tuple(conflicts),
-        extra=MappingProxyType(extra),
+        extra=extra,
     )
     return _derived(reading, sources)
 
@@ -108,4 +107,4 @@ def _derived(reading: InvoiceReading, sources: dict[str, Source]) -> InvoiceRead
     final_total = changes.get("total", total)
     if isinstance(final_total, Decimal) and final_total < 0:
         changes["red_letter"] = True
-    return replace(reading, **changes, sources=MappingProxyType(dict(sources)))  # type: ignore[arg-type]
+    return replace(reading, **changes, sources=dict(sources))  # type: ignore[arg-type]

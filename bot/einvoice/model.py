@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from types import MappingProxyType
 
 
 class InvoiceKind(enum.Enum):
@@ -102,6 +101,7 @@ class InvoiceReading:
     ``total_in_words`` the 大写 as printed. ``sources`` maps each field name that has a value to
     where it came from. ``conflicts`` lists fields on which two sources disagreed.
     ``extra`` holds ticket details (passenger, train or flight, stations) as printed.
+    Readings compare by value and pickle (to cross a process pool); treat them as read-only.
     """
 
     format: FileFormat
@@ -120,9 +120,9 @@ class InvoiceReading:
     total_in_words: str | None = None
     items: tuple[LineItem, ...] = ()
     red_letter: bool = False
-    sources: Mapping[str, Source] = field(default_factory=lambda: MappingProxyType({}))
+    sources: Mapping[str, Source] = field(default_factory=dict)
     conflicts: tuple[Conflict, ...] = ()
-    extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def tax_categories(self) -> tuple[str, ...]:

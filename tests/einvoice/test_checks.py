@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from types import MappingProxyType
 
 import pytest
 
@@ -137,9 +136,7 @@ def test_line_sums(good: InvoiceReading):
 
 
 def test_derived_totals_are_not_checked(good: InvoiceReading):
-    derived = replace(
-        good, total=D("999.00"), sources=MappingProxyType({**good.sources, "total": Source.DERIVED})
-    )
+    derived = replace(good, total=D("999.00"), sources={**good.sources, "total": Source.DERIVED})
     assert "totals" not in rules(check_totals(derived))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from bot.einvoice import (
@@ -112,3 +114,8 @@ def test_railway_zip_of_zips():
 def test_tax_categories_hint_at_the_expense_category():
     reading = read_invoice(einvoice_xml(DIGITAL_SPECIAL))
     assert reading.tax_categories == ("信息技术服务", "纸制品")
+
+
+def test_readings_pickle_for_a_process_pool():
+    reading = read_invoice(invoice_pdf(DIGITAL_SPECIAL))
+    assert pickle.loads(pickle.dumps(reading)) == reading  # noqa: S301 - our own bytes
