@@ -87,6 +87,10 @@ class DingtalkDriver:
             if who is not None:
                 self.world.add(NAME, who.key, "bot", "text", text)
 
+    async def handshake(self, target: Target) -> bool:
+        """Stream mode has no callback URL to verify: the bot dialled in with its secret."""
+        return bool(self.fake.gateway.sockets)
+
     # -- what a person does ------------------------------------------------------------------
     async def say(self, target: Target, who: Person, text: str) -> Outcome:
         self.world.add(NAME, who.key, "me", "text", text)

@@ -65,6 +65,13 @@ class FeishuDriver:
             self.world.add(NAME, who.key, "bot", "text", text or message.content,
                            message.message_id)
 
+    async def handshake(self, target: Target) -> bool:
+        """What Feishu does when a request URL is saved in the console: the challenge, sealed."""
+        payload = self.callbacks.url_verification(f"challenge-{uuid.uuid4().hex[:12]}")
+        status, answer = await self._post(target, "/feishu/events", payload)
+        return status == 200 and isinstance(answer, dict) and (
+            answer.get("challenge") == payload["challenge"])
+
     # -- what a person does ------------------------------------------------------------------
     async def say(self, target: Target, who: Person, text: str) -> Outcome:
         self.world.add(NAME, who.key, "me", "text", text)

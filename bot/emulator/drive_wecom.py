@@ -72,6 +72,16 @@ class WecomDriver:
                 text = str(body[kind].get("content", ""))
                 self.world.add(NAME, who.key, "bot", "text", text, sent.msgid)
 
+    async def handshake(self, target: Target) -> bool:
+        """What WeCom does when the callback URL is saved: a signed GET with an encrypted echo."""
+        query, echo = self.callbacks.verification()
+        self.world.note(NAME, "callback", "GET /wecom/callback (URL verification)",
+                        {"query": query, "decrypted echostr": echo})
+        async with target.http.get(target.server + "/wecom/callback", params=query) as response:
+            status, text = response.status, await response.text()
+        self.world.note(NAME, "reply", f"{status} /wecom/callback", {"body": text})
+        return status == 200 and text == echo
+
     # -- what a person does ------------------------------------------------------------------
     async def say(self, target: Target, who: Person, text: str) -> Outcome:
         self.world.add(NAME, who.key, "me", "text", text)

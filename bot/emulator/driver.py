@@ -44,6 +44,9 @@ class Driver(Protocol):
 
     async def close(self) -> None: ...
 
+    async def handshake(self, target: Target) -> bool:
+        """The platform's check of the callback URL, as when it is saved in the console."""
+
     async def say(self, target: Target, who: Person, text: str) -> Outcome: ...
 
     async def image(

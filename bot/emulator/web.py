@@ -47,6 +47,8 @@ class Emulator:
         }
         self.urls: ApiUrls | None = None
         self.http: aiohttp.ClientSession | None = None
+        self.verified: dict[str, bool] | None = None
+        self._verifying = asyncio.Lock()
 
     async def start(self) -> ApiUrls:
         started = {name: await driver.start() for name, driver in self.drivers.items()}
@@ -56,6 +58,15 @@ class Emulator:
     async def close(self) -> None:
         for driver in self.drivers.values():
             await driver.close()
+
+    async def verify_urls(self, server: str) -> dict[str, bool]:
+        """Once per run, when the page first loads: each platform checks the callback URL (or
+        the Stream connection) as its console does, and the panel shows how it went."""
+        async with self._verifying:
+            if self.verified is None and self.http is not None:
+                target = Target(self.http, server)
+                self.verified = {n: await d.handshake(target) for n, d in self.drivers.items()}
+        return self.verified or {}
 
     async def act(self, server: str, action: Mapping[str, Any]) -> Outcome:
         """Do what a person did on the page; records it for export."""
@@ -152,8 +163,12 @@ async def state(request: web.Request) -> web.Response:
     people = [{"key": p.key, "name": p.name, "role": p.role,
                "ids": {n: p.user_id(n) for n in PLATFORMS}} for p in PEOPLE]
     urls = asdict(emulator.urls) if emulator.urls else {}
+    try:
+        verified = await emulator.verify_urls(_server_of(request))
+    except (aiohttp.ClientError, TimeoutError):
+        verified = {}
     return web.json_response({"platforms": list(PLATFORMS), "people": people, "apis": urls,
-                              **emulator.world.snapshot()})
+                              "verified": verified, **emulator.world.snapshot()})
 
 
 async def events(request: web.Request) -> web.StreamResponse:

@@ -110,3 +110,12 @@ async def test_only_the_demo_mounts_the_emulator(
     for path in ("/emulator", "/emulator/api/state"):
         assert (await client.get(path)).status == 404
     assert (await client.post("/emulator/api/act", json={})).status in (404, 405)
+
+
+async def test_the_page_load_verifies_each_callback_url_like_the_console(demo: Demo) -> None:
+    state = await (await demo.client.get("/emulator/api/state")).json()
+    assert state["verified"] == {"feishu": True, "wecom": True, "dingtalk": True}
+    titles = [r["title"] for r in demo.emulator.world.log]
+    assert "GET /wecom/callback (URL verification)" in titles
+    again = await (await demo.client.get("/emulator/api/state")).json()
+    assert [r["title"] for r in again["log"]].count("POST /feishu/events") == 1  # only once

@@ -11,7 +11,9 @@ const SUGGESTIONS = {
   zhaoliu: ["待我审批", "帮助"],
 };
 const { el } = Cards;
-const state = { platform: "feishu", people: [], entries: new Map(), log: [], shown: new Set(), apis: {} };
+const state = {
+  platform: "feishu", people: [], entries: new Map(), log: [], shown: new Set(), apis: {}, verified: {},
+};
 
 function initialPlatform() {
   const wanted = new URLSearchParams(location.search).get("platform");
@@ -23,6 +25,7 @@ async function loadState() {
   const data = await response.json();
   state.people = data.people;
   state.apis = data.apis;
+  state.verified = data.verified || {};
   state.entries = new Map(data.entries.map((entry) => [entry.id, entry]));
   state.log = data.log;
   if (!state.shown.size) data.people.forEach((p) => state.shown.add(p.key));
@@ -35,7 +38,9 @@ function renderAll() {
   renderWindows();
   renderLog();
   const api = state.apis[state.platform];
-  document.getElementById("apis").textContent = api ? `${PLATFORM_NAMES[state.platform]} 开放平台（模拟）: ${api}` : "";
+  const checked = state.platform === "dingtalk" ? "Stream 已连接" : "回调地址已校验";
+  const mark = state.verified[state.platform] ? ` · ${checked} ✓` : "";
+  document.getElementById("apis").textContent = api ? `${PLATFORM_NAMES[state.platform]} 开放平台（模拟）: ${api}${mark}` : "";
 }
 
 function renderTabs() {
