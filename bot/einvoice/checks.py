@@ -43,6 +43,7 @@ RULES = (
     "buyer_name",
     "buyer_tax_id",
     "buyer_missing",
+    "buyer_personal",
     "buyer_tax_id_format",
     "totals",
     "total_in_words",
@@ -82,6 +83,14 @@ def check_buyer(reading: InvoiceReading, company: Company) -> list[Flag]:
                 "No buyer (抬头) was found on the invoice; please check it.",
             )
         ]
+    if _personal(reading):
+        return [
+            Flag(
+                "buyer_personal",
+                f"发票抬头是个人（{reading.buyer_name}），不是本公司。",
+                f"The invoice is made out to a person ({reading.buyer_name}), not the company.",
+            )
+        ]
     flags: list[Flag] = []
     names = {_name_key(name) for name in company.names if name}
     if names and reading.buyer_name and _name_key(reading.buyer_name) not in names:
@@ -94,6 +103,12 @@ def check_buyer(reading: InvoiceReading, company: Company) -> list[Flag]:
             )
         )
     return flags + _buyer_id_flags((reading.buyer_tax_id or "").upper(), company)
+
+
+def _personal(reading: InvoiceReading) -> bool:
+    """个人, or a short name with no tax id: an individual, as on many tickets and small 普票."""
+    name = _name_key(reading.buyer_name or "")
+    return name == "个人" or (not reading.buyer_tax_id and 0 < len(name) <= 4)
 
 
 def _buyer_id_flags(buyer_id: str, company: Company) -> list[Flag]:

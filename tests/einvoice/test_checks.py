@@ -96,6 +96,8 @@ def test_every_flag_has_a_known_rule_and_both_languages(good: InvoiceReading):
         (COMPANY_NAME, OTHER_BUYER_ID, ["buyer_tax_id"]),
         (COMPANY_NAME, None, ["buyer_tax_id"]),
         (None, None, ["buyer_missing"]),
+        ("个人", None, ["buyer_personal"]),
+        ("示例乘客", None, ["buyer_personal"]),
         (
             COMPANY_NAME,
             COMPANY_ID[:-1] + ("0" if COMPANY_ID[-1] != "0" else "1"),
