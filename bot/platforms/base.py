@@ -96,6 +96,17 @@ class TransientAPIError(PlatformAPIError):
         self.retry_after = retry_after
 
 
+class AlreadyDelivered(PlatformAPIError):
+    """The platform refused a send as a repeat of one it delivered under the same idempotency
+    key: an earlier attempt got through, its answer was lost. ``handles`` are what is known."""
+
+    def __init__(
+        self, platform: str, code: int | str, message: str, handles: Mapping[str, str]
+    ) -> None:
+        super().__init__(platform, code, message)
+        self.handles = dict(handles)
+
+
 @dataclass(frozen=True, slots=True)
 class DirectoryUser:
     user_id: str
@@ -120,11 +131,14 @@ class CardRenderer(Protocol):
 
 
 class Messenger(Protocol):
-    async def send_text(self, to: Recipient, text: str) -> dict[str, str]:
+    """``key``, where given, is the same for every attempt at one delivery (the outbox row):
+    a platform that can tell repeats apart delivers at most one message per key."""
+
+    async def send_text(self, to: Recipient, text: str, *, key: str = "") -> dict[str, str]:
         """Send and return the platform handles of the message (message_id…)."""
 
     async def send_card(
-        self, to: Recipient, name: str, data: Mapping[str, Any], lang: str
+        self, to: Recipient, name: str, data: Mapping[str, Any], lang: str, *, key: str = ""
     ) -> dict[str, str]:
         """Send a card and return the handles needed to update this copy later."""
 

@@ -2,17 +2,18 @@
 
 A card sent for a claim is remembered as a :class:`CardCopy`, so a later ``CardUpdate`` reaches
 every copy (each approver of a step, finance, the applicant), not just the one clicked.
-Updating a copy twice with the same content is harmless, so a retried row is safe.
+Updating a copy twice with the same content is harmless, so a retried row is safe. Sends carry
+the row's id as their idempotency key: where the platform recognises a repeat, a row retried
+after its first attempt got through (its answer lost to a crash or timeout) is not shown twice.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 
 from bot.outbound_codec import OutboundDecodeError, decode_outbound
-from bot.platforms.base import Messenger, PlatformAPIError, TransientAPIError
+from bot.platforms.base import AlreadyDelivered, Messenger, PlatformAPIError, TransientAPIError
 from bot.replies import Card, CardUpdate, Text
 from bot.workers.queue_loop import Permanent
 from storage.base import Storage
@@ -37,9 +38,10 @@ class OutboxHandler:
             raise Permanent(str(exc)) from exc
         try:
             if isinstance(reply, Text):
-                await self._messenger(reply.to.platform).send_text(reply.to, reply.text)
+                messenger = self._messenger(reply.to.platform)
+                await messenger.send_text(reply.to, reply.text, key=row.message.id)
             elif isinstance(reply, Card):
-                await self._send_card(reply)
+                await self._send_card(reply, row)
             else:
                 await self._update_cards(reply)
         except TransientAPIError:
@@ -48,9 +50,19 @@ class OutboxHandler:
             raise Permanent(str(exc)) from exc
         await self._storage.ack(row.receipt)
 
-    async def _send_card(self, card: Card) -> None:
+    async def _send_card(self, card: Card, row: Leased) -> None:
         messenger = self._messenger(card.to.platform)
-        ref = await messenger.send_card(card.to, card.name, card.data, card.lang)
+        copy_id = row.message.id  # one row, one copy: a retry rewrites the same copy
+        try:
+            ref = await messenger.send_card(card.to, card.name, card.data, card.lang, key=copy_id)
+        except AlreadyDelivered as exc:
+            if row.message.attempts <= 1:  # no earlier attempt: the refusal is something else
+                raise
+            if not card.claim_id or any(
+                c.copy_id == copy_id for c in await self._storage.card_copies(card.claim_id)
+            ):
+                return
+            ref = exc.handles
         if card.claim_id:
             await self._storage.add_card_copy(
                 CardCopy(
@@ -59,7 +71,7 @@ class OutboxHandler:
                     recipient=card.to.key,
                     template=card.name,
                     ref=tuple(sorted(ref.items())),
-                    copy_id=uuid.uuid4().hex,
+                    copy_id=copy_id,
                 )
             )
 

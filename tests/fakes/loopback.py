@@ -85,12 +85,12 @@ class LoopMessenger:
         self.arrived.set()
         return {"message_id": f"msg-{len(self.sent)}"}
 
-    async def send_text(self, to: Recipient, text: str) -> dict[str, str]:
+    async def send_text(self, to: Recipient, text: str, *, key: str = "") -> dict[str, str]:
         self._maybe_fail()
         return self._record({"kind": "text", "to": _short(to), "text": text})
 
     async def send_card(
-        self, to: Recipient, name: str, data: Mapping[str, Any], lang: str
+        self, to: Recipient, name: str, data: Mapping[str, Any], lang: str, *, key: str = ""
     ) -> dict[str, str]:
         self._maybe_fail()
         return self._record({"kind": "card", "to": _short(to), "name": name, "data": dict(data)})

@@ -249,17 +249,19 @@ def claim_of(sent: Sent) -> str:
     return text[start : start + 14] if start >= 0 else ""
 
 
-def send_attempts(fake: FakeWecom, user: str, heading: str) -> int:
-    """Every message/send that reached the fake for ``user`` with a card titled ``heading``,
-    whether the fake accepted it or refused it (so a refusal cannot hide a repeat)."""
-    count = 0
+def sends(fake: FakeWecom, user: str, heading: str) -> tuple[int, int]:
+    """Cards titled ``heading`` sent to ``user``: (distinct sends, calls), counting every
+    message/send that reached the fake, accepted or refused. A retry of one send keeps its
+    task id (WeCom refuses the repeat); a second send of the same card has a task id of its
+    own, so the fake's refusal of a repeated task id cannot hide one."""
+    task_ids: list[str] = []
     for call in fake.calls_to("message/send"):
         body = call.body if isinstance(call.body, dict) else {}
         card = body.get("template_card") or {}
         got = str(card.get("main_title", {}).get("title", ""))
         if body.get("touser") == user and got.startswith(heading):
-            count += 1
-    return count
+            task_ids.append(str(card.get("task_id", "")))
+    return len(set(task_ids)), len(task_ids)
 
 
 def duplicates(counter: Counter[str]) -> dict[str, int]:

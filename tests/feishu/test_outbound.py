@@ -92,12 +92,12 @@ async def test_card_to_a_chat(messenger: FeishuMessenger, fake: FakeFeishu) -> N
 async def test_the_same_idempotency_key_sends_once(
     messenger: FeishuMessenger, fake: FakeFeishu
 ) -> None:
-    first = await messenger.send_text(USER, "hi", uuid="outbox-42")
-    again = await messenger.send_text(USER, "hi", uuid="outbox-42")
+    first = await messenger.send_text(USER, "hi", key="outbox-42")
+    again = await messenger.send_text(USER, "hi", key="outbox-42")
     assert first == again
     assert len(fake.messages) == 1
     long_key = "x" * 80
-    await messenger.send_text(USER, "hi", uuid=long_key)
+    await messenger.send_text(USER, "hi", key=long_key)
     assert all(len(c.body["uuid"]) <= 50 for c in fake.calls_to("/im/v1/messages", "POST"))
 
 

@@ -44,7 +44,7 @@ class DingtalkMessenger:
         self._template_id = card_template_id
         self._route_key = callback_route_key  # HTTP card callbacks; Stream when empty
 
-    async def send_text(self, to: Recipient, text: str) -> dict[str, str]:
+    async def send_text(self, to: Recipient, text: str, *, key: str = "") -> dict[str, str]:
         if to.chat_id:
             data = await self._api.call("POST", "/v1.0/robot/groupMessages/send", {
                 "robotCode": self._robot_code, "openConversationId": to.chat_id,
@@ -68,7 +68,7 @@ class DingtalkMessenger:
         return keys
 
     async def send_card(
-        self, to: Recipient, name: str, data: Mapping[str, Any], lang: str
+        self, to: Recipient, name: str, data: Mapping[str, Any], lang: str, *, key: str = ""
     ) -> dict[str, str]:
         if not self._template_id:
             raise PlatformAPIError(PLATFORM, "no_card_template", "dingtalk.card_template_id unset")

@@ -24,14 +24,14 @@ class FeishuMessenger:
         self._api = api
         self._render = render
 
-    async def send_text(self, to: Recipient, text: str, *, uuid: str = "") -> dict[str, str]:
-        return await self._send(to, "text", {"text": text}, uuid)
+    async def send_text(self, to: Recipient, text: str, *, key: str = "") -> dict[str, str]:
+        return await self._send(to, "text", {"text": text}, key)
 
     async def send_card(
-        self, to: Recipient, name: str, data: Mapping[str, Any], lang: str, *, uuid: str = ""
+        self, to: Recipient, name: str, data: Mapping[str, Any], lang: str, *, key: str = ""
     ) -> dict[str, str]:
         card = self._render("feishu", name, data, lang)
-        return await self._send(to, "interactive", card, uuid)
+        return await self._send(to, "interactive", card, key)
 
     async def update_card(
         self, ref: Mapping[str, str], name: str, data: Mapping[str, Any], lang: str

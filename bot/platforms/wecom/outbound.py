@@ -2,7 +2,9 @@
 
 Card templates (``cards/wecom/<name>.json.j2``) render a whole message body: usually
 ``{"msgtype": "template_card", "template_card": {…}}``, or ``text`` for cards with nothing to
-click. The messenger adds the recipient, the agent id and a ``task_id`` unique to this copy.
+click. The messenger adds the recipient, the agent id and a ``task_id`` unique to this copy;
+given a delivery's ``key``, the task id is derived from it, so WeCom (task ids never repeat in
+an app) refuses a repeat of a card it already delivered instead of showing it twice.
 
 A copy's ``response_code`` is single-use and lasts 72 hours, so its handles record when it was
 issued and are returned without it once spent. Updating a copy whose code is gone sends the new
@@ -11,6 +13,7 @@ card as a fresh message instead, and returns that message's handles.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -18,7 +21,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.events import FileRef
-from bot.platforms.base import CardRenderer, PlatformAPIError, TransientAPIError
+from bot.platforms.base import (
+    AlreadyDelivered,
+    CardRenderer,
+    PlatformAPIError,
+    TransientAPIError,
+)
 from bot.platforms.wecom.client import PLATFORM, WecomClient
 from bot.replies import Recipient
 
@@ -26,6 +34,9 @@ MAX_TEXT_BYTES = 2048  # text message content; markdown allows 4096
 MAX_MARKDOWN_BYTES = 4096
 CODE_LIFETIME = 72 * 3600.0 - 600.0  # a response_code's 72 h, less a margin for clock skew
 _TASK_UNSAFE = re.compile(r"[^0-9A-Za-z_@-]")
+# WeCom does not document the errcode for a task_id already used; invalid parameter is the one
+# it answers for bad input (bot.emulator.wecom answers a repeated task_id with it too).
+REPEATED_TASK_ID = 40058
 
 
 class WecomMessenger:
@@ -42,7 +53,7 @@ class WecomMessenger:
         self._render = render
         self._clock = clock
 
-    async def send_text(self, to: Recipient, text: str) -> dict[str, str]:
+    async def send_text(self, to: Recipient, text: str, *, key: str = "") -> dict[str, str]:
         handles: dict[str, str] = {}
         for part in split_utf8(text, MAX_TEXT_BYTES):
             handles = await self._send(to, {"msgtype": "text", "text": {"content": part}})
@@ -55,15 +66,22 @@ class WecomMessenger:
         return handles
 
     async def send_card(
-        self, to: Recipient, name: str, data: Mapping[str, Any], lang: str
+        self, to: Recipient, name: str, data: Mapping[str, Any], lang: str, *, key: str = ""
     ) -> dict[str, str]:
         message = self._message(name, data, lang)
         card = message.get("template_card")
         if isinstance(card, dict):
-            card["task_id"] = task_id(name)
+            card["task_id"] = task_id(name, key)
             if to.chat_id:  # app chats cannot show template cards
                 message = {"msgtype": "text", "text": {"content": card_as_text(card)}}
-        return await self._send(to, message)
+        try:
+            return await self._send(to, message)
+        except PlatformAPIError as exc:
+            keyed = key and "template_card" in message and not isinstance(exc, TransientAPIError)
+            if not keyed or exc.code != REPEATED_TASK_ID:
+                raise
+            handles = {"user_id": to.user_id, "task_id": str(message["template_card"]["task_id"])}
+            raise AlreadyDelivered(PLATFORM, exc.code, exc.message, handles) from exc
 
     async def update_card(
         self, ref: Mapping[str, str], name: str, data: Mapping[str, Any], lang: str
@@ -128,9 +146,15 @@ def _recipient(ref: Mapping[str, str]) -> Recipient:
     raise PlatformAPIError(PLATFORM, "bad_ref", "card handles name no user or chat")
 
 
-def task_id(name: str) -> str:
-    """Unique per app, at most 128 bytes of ``[0-9A-Za-z_@-]``; a copy's task id never repeats."""
-    return f"{_TASK_UNSAFE.sub('-', name)[:40]}-{int(time.time())}-{secrets.token_hex(8)}"
+def task_id(name: str, key: str = "") -> str:
+    """Unique per app, at most 128 bytes of ``[0-9A-Za-z_@-]``; a copy's task id never repeats.
+
+    With a delivery ``key`` it is the same for every attempt at that delivery.
+    """
+    prefix = _TASK_UNSAFE.sub("-", name)[:40]
+    if key:
+        return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+    return f"{prefix}-{int(time.time())}-{secrets.token_hex(8)}"
 
 
 def split_utf8(text: str, limit: int) -> list[str]:
