@@ -23,7 +23,7 @@ from bot.platforms.base import (
     PlatformAdapter,
 )
 from bot.ratelimit import SenderGate
-from storage.base import StorageError
+from storage.base import InvalidInput, StorageError
 
 log = logging.getLogger("claimbot.http")
 
@@ -86,6 +86,9 @@ def platform_route(
         try:
             for event in decoded.events:
                 results.append(await sink(event, adapter.card_budget))
+        except InvalidInput as exc:  # e.g. a lone surrogate in the text: retrying cannot help
+            log.warning("%s event refused, it cannot be stored: %s", adapter.name, exc)
+            return web.json_response({"error": "event cannot be stored"}, status=400)
         except StorageError:
             log.exception("%s event not recorded; asking the platform to retry", adapter.name)
             return web.json_response({"error": "temporarily unavailable"}, status=503)

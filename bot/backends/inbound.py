@@ -105,7 +105,7 @@ def _parse_update(body: bytes) -> tuple[str, str, str] | str:
     """(claim id, action verb, comment), or what is wrong with the body."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[… nests deep
         return "body is not JSON"
     if not isinstance(data, dict):
         return "body must be a JSON object"
@@ -168,7 +168,7 @@ async def hesi_message(request: web.Request) -> web.Response:
     try:
         data = json.loads(body)
         flow_id = data["flowId"] if isinstance(data, dict) else None
-    except (ValueError, UnicodeDecodeError, KeyError):
+    except (ValueError, UnicodeDecodeError, RecursionError, KeyError):
         flow_id = None
     if not isinstance(flow_id, str) or not flow_id:
         return _refuse(400, "flowId is required")

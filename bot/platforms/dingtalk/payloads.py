@@ -36,7 +36,7 @@ class PayloadError(ValueError):
 def load_object(raw: str | bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[… nests deep
         raise PayloadError("body is not JSON") from None
     if not isinstance(value, dict):
         raise PayloadError("body is not a JSON object")
@@ -53,7 +53,7 @@ def _content(body: Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(content, str):  # some deliveries nest it as a JSON string
         try:
             content = json.loads(content)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
     return content if isinstance(content, Mapping) else {}
 

@@ -136,7 +136,8 @@ def _handshake(payload: Mapping[str, Any]) -> Decoded:
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
         payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    # ValueError: bad JSON, bad UTF-8, or an integer of more than 4300 digits; RecursionError: [[[[…
+    except (ValueError, RecursionError) as exc:
         raise InboundError(400, f"{what} is not JSON") from exc
     if not isinstance(payload, dict):
         raise InboundError(400, f"{what} is not a JSON object")

@@ -111,7 +111,7 @@ def _content(message: Mapping[str, Any]) -> dict[str, Any]:
     raw = text(message, "content")
     try:
         content = json.loads(raw) if raw else {}
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # bad JSON, a 5000-digit integer, [[[[…
         raise PayloadError("message content is not JSON") from exc
     return content if isinstance(content, dict) else {}
 
