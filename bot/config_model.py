@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from bot.einvoice.checks import SUGGESTED_BLOCKING
+
 # The enumerations the loader validates against (``typing.get_args`` gives their values).
 LogFormat = Literal["text", "json"]
 FeishuMode = Literal["webhook", "websocket"]
@@ -158,6 +160,12 @@ class ApprovalConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class InvoicesConfig:
+    # e-invoice checks (bot.einvoice.RULES) that block submitting; the others warn
+    block: tuple[str, ...] = tuple(sorted(SUGGESTED_BLOCKING))
+
+
+@dataclass(frozen=True, slots=True)
 class DirectoryConfig:
     file: str = ""  # an HR export (CSV or TOML) that fills or overrides the platforms' org chart
 
@@ -175,6 +183,7 @@ class Config:
     categories: tuple[CategoryConfig, ...] = ()
     approval: ApprovalConfig = field(default_factory=ApprovalConfig)
     directory: DirectoryConfig = field(default_factory=DirectoryConfig)
+    invoices: InvoicesConfig = field(default_factory=InvoicesConfig)
 
     @property
     def platforms(self) -> tuple[str, ...]:

@@ -42,6 +42,7 @@ from bot.config_model import (
     StorageConfig,
     WecomConfig,
 )
+from bot.config_invoices import build_invoices
 from bot.directory_file import load_directory_file
 
 # The tables whose keys environment variables may set ([[categories]] is an array: file only).
@@ -84,6 +85,7 @@ def build_config(
         categories=(categories := build_categories(root.tables("categories"))),
         approval=build_approval(section("approval"), categories, finance),
         directory=build_directory(section("directory")),
+        invoices=build_invoices(section("invoices")),
     )
     root.finish()
     return config

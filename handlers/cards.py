@@ -16,7 +16,7 @@ REJECT_REASONS = {
 
 
 def _view(claim: Claim, names: dict[str, str], ctx: HandlerContext) -> dict[str, Any]:
-    flags = [f.view(ctx.lang) for f in claim_flags(claim, ctx.config.categories, ctx.now.date())]
+    flags = [f.view(ctx.lang) for f in claim_flags(claim, ctx.config, ctx.now.date())]
     categories = {c.code: c.name for c in ctx.config.categories}
     return claim_view(claim, names, ctx.lang, flags, categories)
 

@@ -6,6 +6,7 @@ written in the same commit as the claim change it accompanies.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ from handlers.common import actor_of
 from storage.models import ConversationWrite
 
 TTL = 24 * 3600.0
+QUEUED_FILES = "_attachments"
+QUEUED_CHECKS = "_checks"
 ITEM_FIELDS = ("category", "amount", "spent_on", "description", "invoice")
 
 
@@ -24,6 +27,7 @@ class Conversation:
     extra: dict[str, str] = field(default_factory=dict)  # category-declared fields so far
     attachments: list[str] = field(default_factory=list)  # for the item being filled
     queue: list[dict[str, str]] = field(default_factory=list)  # further items from one message
+    checks: list[list[str]] = field(default_factory=list)  # invoice checks: rule, zh, en
     asking: str = ""  # the field asked for; "reason:<verb>:<claim>:<version>" for approvers
     lang: str = "zh-CN"
 
@@ -31,6 +35,7 @@ class Conversation:
         return {
             "draft": self.draft, "item": self.item, "extra": self.extra,
             "attachments": self.attachments, "queue": self.queue, "asking": self.asking,
+            "checks": self.checks,
             "lang": self.lang,
         }
 
@@ -45,11 +50,32 @@ class Conversation:
             attachments=[str(a) for a in data.get("attachments", [])],
             queue=[{str(k): str(v) for k, v in dict(i).items()} for i in data.get("queue", [])],
             asking=str(data.get("asking", "")),
+            checks=[[str(part) for part in check] for check in data.get("checks", [])],
             lang=str(data.get("lang", "zh-CN")),
         )
 
+    def queue_item(
+        self, values: dict[str, str], attachments: list[str], checks: list[list[str]]
+    ) -> None:
+        """Line up a further item, with its receipts and invoice checks, to fill after this one."""
+        self.queue.append({**values, QUEUED_FILES: ",".join(attachments),
+                           QUEUED_CHECKS: json.dumps(checks, ensure_ascii=False)})
+
+    def next_item(self) -> bool:
+        """Make the first queued item the one being filled; False when none is queued."""
+        if not self.queue:
+            return False
+        values = self.queue.pop(0)
+        files, checks = values.pop(QUEUED_FILES, ""), values.pop(QUEUED_CHECKS, "[]")
+        self.reset_item()
+        self.item = values
+        self.attachments = [f for f in files.split(",") if f]
+        self.checks = [[str(part) for part in check] for check in json.loads(checks)]
+        return True
+
     def reset_item(self) -> None:
         self.item, self.extra, self.attachments, self.asking = {}, {}, [], ""
+        self.checks = []
 
 
 def key_for(ctx: HandlerContext) -> str:

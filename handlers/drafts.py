@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
+from decimal import Decimal
 
 from bot.dispatcher import HandlerContext, Router
 from bot.events import CardActionEvent
@@ -11,10 +13,11 @@ from handlers import workflow as wf
 from handlers.cards import draft_data, status_data
 from handlers.common import actor_of, display_names, person_of, reply_to, save, toast
 from handlers.conversation import Conversation, forget, load, store
+from handlers.invoices import Prefill
 from handlers.items import Answer, category_of, make_item, missing_field, read_answer
 from handlers.parsing import Command, detect_command
 from handlers.texts import say
-from storage.models import Claim, ClaimStatus
+from storage.models import Claim, ClaimItem, ClaimStatus
 
 router = Router()
 
@@ -43,7 +46,8 @@ async def continue_item(ctx: HandlerContext, conversation: Conversation) -> None
         store(ctx, conversation)
         ask(ctx, conversation, field)
         return
-    item = make_item(conversation.item, conversation.extra, conversation.attachments)
+    item = make_item(conversation.item, conversation.extra, conversation.attachments,
+                     conversation.checks)
     draft = await open_draft(ctx, conversation)
     if draft is None:
         person = await person_of(ctx, actor_of(ctx))
@@ -56,12 +60,42 @@ async def continue_item(ctx: HandlerContext, conversation: Conversation) -> None
         save(ctx, draft, after, "item_added", item.category)
     conversation.draft = after.id
     conversation.reset_item()
-    if conversation.queue:
-        conversation.item = conversation.queue.pop(0)
+    if conversation.next_item():
         await continue_item(ctx, conversation)
         return
     store(ctx, conversation)
     await show_draft(ctx, after)
+
+
+async def take_invoices(
+    ctx: HandlerContext, conversation: Conversation, read: list[tuple[str, Prefill]]
+) -> None:
+    """Invoices become items: the first fills the item in progress (or starts one), the rest
+    queue behind it; each is filed once complete, else its missing fields are asked."""
+    for _, found in read:
+        ctx.send(Text(reply_to(ctx), invoice_summary(ctx, found)))
+    first_id, first = read[0]
+    if conversation.item:
+        for key, value in first.values.items():
+            conversation.item[key] = conversation.item.get(key) or value
+    else:
+        conversation.item = dict(first.values)
+    conversation.attachments.append(first_id)
+    conversation.checks = [list(check) for check in first.checks]
+    for attachment_id, found in read[1:]:
+        conversation.queue_item(dict(found.values), [attachment_id],
+                                [list(check) for check in found.checks])
+    await continue_item(ctx, conversation)
+
+
+def invoice_summary(ctx: HandlerContext, found: Prefill) -> str:
+    facts = found.summary
+    category = category_of(found.values["category"], ctx.config.categories)
+    guess = ""
+    if category is not None:
+        guess = say("invoice_category", ctx.lang, name=category.name, reason=found.category_reason)
+    return say("invoice_read", ctx.lang, kind=facts["kind"], seller=facts["seller"],
+               total=facts["total"] or "?", date=facts["date"] or "?", guess=guess)
 
 
 def ask(ctx: HandlerContext, conversation: Conversation, field: str) -> None:
@@ -149,20 +183,23 @@ async def _edit_item(ctx: HandlerContext, draft: Claim, command: Command, reply:
     if not 0 <= index < len(draft.items):
         ctx.send(Text(reply_to(ctx), say("no_such_item", ctx.lang, count=len(draft.items))))
         return
-    values = {"amount": reply.value, "spent_on": reply.value, "category": reply.value,
-              "description": reply.value}
     field = command.field or "description"
-    item = make_item(
-        {"category": draft.items[index].category, "amount": str(draft.items[index].amount),
-         "spent_on": draft.items[index].spent_on.isoformat(),
-         "description": draft.items[index].description,
-         "invoice": draft.items[index].invoice_key, field: values[field]},
-        dict(draft.items[index].extra), draft.items[index].attachments,
-    )
+    item = _with(draft.items[index], field, reply.value)
     items = (*draft.items[:index], item, *draft.items[index + 1:])
     after = wf.edit_draft(draft, ctx.now, items=items)
     save(ctx, draft, after, "item_edited", field)
     await show_draft(ctx, after)
+
+
+def _with(item: ClaimItem, field: str, value: str) -> ClaimItem:
+    """``item`` with one field changed to an answer read by ``read_answer`` (text)."""
+    if field == "amount":
+        return replace(item, amount=Decimal(value))
+    if field == "spent_on":
+        return replace(item, spent_on=date.fromisoformat(value))
+    if field == "category":
+        return replace(item, category=value)
+    return replace(item, description=value)
 
 
 @router.card_action("choose")

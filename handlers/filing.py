@@ -9,6 +9,7 @@ from handlers import claims, drafts
 from handlers.common import reply_to, toast
 from handlers.conversation import Conversation, load, store
 from handlers.help import help_data
+from handlers.invoices import InvoiceUnreadable, Prefill, read_prefill
 from handlers.items import category_of, check_field, from_parsed, read_answer, take_invoice
 from handlers.parsing import Command, CommandKind, parse_claim_text
 from handlers.receipts import receipt_type
@@ -132,7 +133,8 @@ async def receive_files(ctx: HandlerContext, conversation: Conversation) -> None
     if download is None:
         ctx.send(Text(reply_to(ctx), say("files_unsupported", ctx.lang)))
         return
-    stored: list[str] = []
+    plain: list[str] = []
+    invoices: list[tuple[str, Prefill]] = []
     for file in event.files:
         data, _claimed = await download(file)
         content_type = receipt_type(data)
@@ -140,11 +142,25 @@ async def receive_files(ctx: HandlerContext, conversation: Conversation) -> None
             ctx.send(Text(reply_to(ctx), say("file_unsupported", ctx.lang, name=file.name)))
             return
         try:
+            found = await read_prefill(data, content_type, ctx.config, ctx.now.date())
+        except InvoiceUnreadable as error:
+            if not content_type.startswith("image/"):
+                ctx.send(Text(reply_to(ctx), error.text(ctx.lang)))
+                return
+            found = None  # a photo without a readable invoice QR is still a receipt
+        try:
             attachment = await ctx.storage.put_attachment(data, content_type, file.name)
         except AttachmentTooLarge as error:
             ctx.send(Text(reply_to(ctx), say("file_too_large", ctx.lang,
                                              limit=error.limit // (1024 * 1024))))
             return
-        stored.append(attachment.id)
-    await drafts.attach(ctx, conversation, stored)
+        if found is None:
+            plain.append(attachment.id)
+        else:
+            invoices.append((attachment.id, found))
+    if invoices:
+        conversation.attachments.extend(plain)
+        await drafts.take_invoices(ctx, conversation, invoices)
+    else:
+        await drafts.attach(ctx, conversation, plain)
 

@@ -122,8 +122,12 @@ def check_field(declared: CategoryFieldConfig, value: str, today: date) -> str:
 
 
 def make_item(
-    item: dict[str, str], extra: dict[str, str], attachments: Sequence[str]
+    item: dict[str, str],
+    extra: dict[str, str],
+    attachments: Sequence[str],
+    checks: Sequence[Sequence[str]] = (),
 ) -> ClaimItem:
+    total = item.get("invoice_total", "")
     return ClaimItem(
         category=item["category"],
         amount=Decimal(item["amount"]),
@@ -132,4 +136,6 @@ def make_item(
         attachments=tuple(attachments),
         invoice_key=item.get("invoice", ""),
         extra=tuple(sorted(extra.items())),
+        invoice_total=Decimal(total) if total else None,
+        checks=tuple((c[0], c[1], c[2]) for c in checks if len(c) == 3),
     )

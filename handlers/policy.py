@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.config_model import CategoryConfig
+from bot.config_model import CategoryConfig, Config
 from storage.models import Claim, ClaimItem
 from storage.money import format_cny
 
@@ -56,9 +56,29 @@ def item_flags(item: ClaimItem, category: CategoryConfig | None, today: date) ->
     return flags
 
 
-def claim_flags(claim: Claim, categories: Sequence[CategoryConfig], today: date) -> list[Flag]:
-    by_code = {c.code: c for c in categories}
-    return [f for item in claim.items for f in item_flags(item, by_code.get(item.category), today)]
+def invoice_flags(item: ClaimItem, blocking_rules: Collection[str]) -> list[Flag]:
+    """The checks of the item's invoice, and whether more is claimed than it shows."""
+    flags = [Flag(rule, rule in blocking_rules, zh, en) for rule, zh, en in item.checks]
+    total = item.invoice_total
+    if total is not None and item.amount > total:
+        flags.append(Flag(
+            "claim_exceeds_total", "claim_exceeds_total" in blocking_rules,
+            f"报销金额 {format_cny(item.amount)} 超过发票价税合计 {format_cny(total)}",
+            f"{format_cny(item.amount)} claimed is more than the invoice total {format_cny(total)}",
+        ))
+    return flags
+
+
+def claim_flags(claim: Claim, config: Config, today: date) -> list[Flag]:
+    by_code = {c.code: c for c in config.categories}
+    return [
+        flag
+        for item in claim.items
+        for flag in (
+            *item_flags(item, by_code.get(item.category), today),
+            *invoice_flags(item, config.invoices.block),
+        )
+    ]
 
 
 def blocking(flags: Sequence[Flag]) -> list[Flag]:

@@ -51,7 +51,7 @@ async def submit(ctx: HandlerContext) -> None:
         ctx.inline = InlineReply(Toast(say("card_outdated", ctx.lang), "warning"),
                                  "claim_status", status_data(claim, names, ctx))
         return
-    flags = claim_flags(claim, ctx.config.categories, ctx.now.date())
+    flags = claim_flags(claim, ctx.config, ctx.now.date())
     problems = [f.text(ctx.lang) for f in blocking(flags)] + await invoice_conflicts(ctx, claim)
     if problems:
         audit(ctx, claim.id, "submit_blocked", "；".join(problems))

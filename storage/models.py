@@ -95,6 +95,8 @@ class ClaimItem:
     attachments: tuple[str, ...] = ()  # attachment ids (sha256 hex)
     invoice_key: str = ""  # organisation-wide invoice registry key, "" when none
     extra: tuple[tuple[str, str], ...] = ()  # category-declared fields, e.g. (("guests", "3"),)
+    invoice_total: Decimal | None = None  # 价税合计 read from the invoice file, when one was read
+    checks: tuple[tuple[str, str, str], ...] = ()  # invoice checks that failed: (rule, zh, en)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "amount", to_money(self.amount))
@@ -235,6 +237,8 @@ def claim_to_dict(claim: Claim) -> dict[str, Any]:
                 "attachments": list(item.attachments),
                 "invoice_key": item.invoice_key,
                 "extra": [list(pair) for pair in item.extra],
+                "invoice_total": str(item.invoice_total) if item.invoice_total is not None else None,
+                "checks": [list(check) for check in item.checks],
             }
             for item in claim.items
         ],
@@ -272,6 +276,12 @@ def claim_from_dict(data: dict[str, Any]) -> Claim:
                 attachments=tuple(item.get("attachments", ())),
                 invoice_key=item.get("invoice_key", ""),
                 extra=tuple((str(k), str(v)) for k, v in item.get("extra", ())),
+                invoice_total=(
+                    to_money(item["invoice_total"]) if item.get("invoice_total") else None
+                ),
+                checks=tuple(
+                    (str(rule), str(zh), str(en)) for rule, zh, en in item.get("checks", ())
+                ),
             )
             for item in data["items"]
         )

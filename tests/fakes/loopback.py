@@ -74,6 +74,7 @@ def _short(to: Recipient) -> str:
 class LoopMessenger:
     sent: list[dict[str, Any]] = field(default_factory=list)
     failures: list[Exception] = field(default_factory=list)  # raised, in order, before sending
+    files: dict[str, bytes] = field(default_factory=dict)  # what download() returns, by handle
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def _maybe_fail(self) -> None:
@@ -103,6 +104,8 @@ class LoopMessenger:
         return dict(ref)
 
     async def download(self, file: FileRef) -> tuple[bytes, str]:
+        if file.handle in self.files:
+            return self.files[file.handle], "application/octet-stream"
         if file.handle.startswith("bad"):
             return b"MZ not a receipt", "image/jpeg"  # claims to be an image; is not
         return b"\xff\xd8\xff\xe0 receipt " + file.handle.encode(), "image/jpeg"

@@ -195,6 +195,7 @@ INVALID = [
     bad("dt-token", "dingtalk.event_token", DELETE, HTTP_ONLY, ("dingtalk.mode", "http")),
     bad("dt-aes", "dingtalk.event_aes_key", DELETE, HTTP_ONLY, ("dingtalk.mode", "http")),
     bad("dingtalk-aes", "dingtalk.event_aes_key", "x" * 44, "must be 43 characters"),
+    bad("invoice-rule", "invoices.block", ["totals", "nope"], "unknown check(s) nope"),
     bad("dt-card-token", "dingtalk.card_callback_token", "short", 'mode = "http" needs an',
         ("dingtalk.mode", "http")),
     bad("dingtalk-secret", "dingtalk.client_secret", DELETE, "required"),
