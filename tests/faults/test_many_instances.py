@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -62,14 +63,14 @@ class Cluster:
     async def say(self, user: str, text: str) -> None:
         await self.post(self.callbacks.text(user, text))
 
-    async def press(self, user: str, card: Sent, action: str) -> None:
+    async def press(self, user: str, card: Sent, action: str, later: int = 0) -> None:
+        """Click ``action``; ``later`` seconds on, a click is a new event, not a redelivery."""
         keys = [b["key"] for b in card.body["template_card"]["button_list"]]
         key = next(k for k in keys if k.startswith(action + ":"))
         task = card.body["template_card"]["task_id"]
         selected = {"reason": ["other"]} if "button_selection" in card.body["template_card"] else {}
-        click = self.callbacks.card_click(
-            user, key, task, self.fake.click_code(card.msgid), selected=selected
-        )
+        code, at = self.fake.click_code(card.msgid), int(time.time()) + later
+        click = self.callbacks.card_click(user, key, task, code, selected=selected, at=at)
         await self.post(click)
 
     async def card(self, user: str, claim: str, heading: str, action: str) -> Sent:
@@ -99,8 +100,9 @@ async def journey(cluster: Cluster, applicant: str, amount: int) -> str:
     claim = claim_of(draft)
     await cluster.press(applicant, draft, "submit")
     request = await cluster.card(MANAGER, claim, "", "approve")
-    await asyncio.gather(  # a double click: both at once, on two instances
-        cluster.press(MANAGER, request, "approve"), cluster.press(MANAGER, request, "approve")
+    await asyncio.gather(  # a double click: two events at once, on two instances
+        cluster.press(MANAGER, request, "approve"),
+        cluster.press(MANAGER, request, "approve", later=1),
     )
     review = await cluster.card(FINANCE, claim, "", "approve")
     await cluster.press(FINANCE, review, "approve")
@@ -133,6 +135,10 @@ async def run(tmp_path: Path, instances: int) -> tuple[FakeWecom, dict[str, Clai
         store = await open_store(redis.url)
         try:
             stored = {c: await store.get_claim(c) for c in claims}
+            refused = [
+                sum(e.action == "refused" and e.actor == f"wecom:{MANAGER}" for e in trail)
+                for trail in [await store.audit_trail(c) for c in claims]
+            ]
         finally:
             await store.close()
     finally:
@@ -140,6 +146,7 @@ async def run(tmp_path: Path, instances: int) -> tuple[FakeWecom, dict[str, Clai
             await server.stop()
         await fake.close()
         await redis.kill()
+    assert refused == [1] * len(claims)  # the second click of each double click, politely
     return fake, stored
 
 
@@ -183,7 +190,8 @@ async def test_three_instances_on_one_redis_behave_as_one(tmp_path: Path) -> Non
     updates = [Counter(str(u["userids"][0]) for u in f.updates) for f in (single, cluster)]
     assert updates[0] == updates[1]
     print(
-        f"\nthree instances: {len(APPLICANTS)} journeys with a double click each; "
+        f"\nthree instances: {len(APPLICANTS)} journeys, each with a double click on two "
+        "instances whose second click was refused; "
         f"{sum(by_claim.values())} messages and {sum(updates[1].values())} card updates at the "
         f"fake, the same as one instance; {len(cluster.calls)} API calls in all"
     )
