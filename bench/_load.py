@@ -320,11 +320,11 @@ class Process:
 
 
 async def spawn(args: Sequence[str], *, env: Mapping[str, str] | None = None,
-                stderr: Path | None = None, stdin: bool = False) -> Process:
+                stderr: Path | None = None, stdin: bool = False, cwd: Path = ROOT) -> Process:
     errors = stderr.open("ab") if stderr is not None else asyncio.subprocess.DEVNULL
     started = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
-        *args, cwd=ROOT, env={**os.environ, **(env or {})},
+        *args, cwd=cwd, env={**os.environ, **(env or {})},
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=errors,
     )
@@ -341,9 +341,12 @@ async def spawn(args: Sequence[str], *, env: Mapping[str, str] | None = None,
     return process
 
 
-async def start_server(config: Path, stderr: Path | None = None) -> tuple[Process, str]:
-    """``python -m bot serve -c config``; its URL once it says ``listening on``."""
-    server = await spawn([PYTHON, "-m", "bot", "serve", "-c", str(config)], stderr=stderr)
+async def start_server(config: Path, stderr: Path | None = None,
+                       tree: Path = ROOT) -> tuple[Process, str]:
+    """``python -m bot serve -c config`` (from the source ``tree``: another checkout to compare
+    with); its URL once it says ``listening on`` and ``/readyz`` answers 200."""
+    server = await spawn([PYTHON, "-m", "bot", "serve", "-c", str(config)], stderr=stderr,
+                         cwd=tree)
     line, _ = await server.wait_line("listening on ")
     url = line.removeprefix("listening on ").strip()
     await wait_ready(url)
@@ -385,6 +388,18 @@ async def start_fakes() -> Fakes:
     return Fakes(fakes, info["creds"], info["urls"])
 
 
+def checkout(rev: str, into: Path) -> Path:
+    """The source tree of commit ``rev`` (``git archive``) under ``into``, to run side by side."""
+    import subprocess
+
+    tree = into / f"tree-{rev}"
+    tree.mkdir()
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True,  # noqa: S603,S607
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)  # noqa: S603,S607
+    return tree
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -401,13 +416,13 @@ DINGTALK_EVENT_KEY = "benchEventAesKey0123456789abcdefghijklmnopq"  # 43 charact
 DINGTALK_CARD_TOKEN = "bench-card-callback-token"
 
 
-def server_toml(fakes: Fakes, storage_url: str, *, platforms: Iterable[str] = (
-        "feishu", "wecom", "dingtalk"), log_level: str = "WARNING",
-        limits: bool = False, port: int = 0) -> str:
-    """A config.toml for ``claimbot serve`` against ``fakes``: the demo's organisation, rules
-    and categories (``bot.emulator.org``), DingTalk in HTTP mode so callbacks are HTTP too;
-    rate limits off unless ``limits`` (the bench measures capacity, not the limiter)."""
-    c, u, enabled = fakes.creds, fakes.urls, set(platforms)
+def server_toml(creds: Mapping[str, str], urls: Mapping[str, str], storage_url: str, *,
+                platforms: Iterable[str] = ("feishu", "wecom", "dingtalk"),
+                log_level: str = "WARNING", limits: bool = False, port: int = 0) -> str:
+    """A config.toml for ``claimbot serve`` against the fakes (``Fakes.creds`` and ``.urls``):
+    the demo's organisation (``bot.emulator.org``), DingTalk in HTTP mode so callbacks are HTTP
+    too; rate limits off unless ``limits`` (the bench measures capacity, not the limiter)."""
+    c, u, enabled = creds, urls, set(platforms)
     parts = [
         f'[server]\nhost = "127.0.0.1"\nport = {port or free_port()}\nlog_level = "{log_level}"',
         "" if limits else "rate_limit_route = 0.0\nrate_limit_sender = 0.0",

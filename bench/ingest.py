@@ -1,6 +1,8 @@
 """Ingest: signed and encrypted callbacks per second into a running claimbot, against a bare 200.
 
-Run ``.venv/bin/python bench/ingest.py [sqlite|redis ...]``. For each storage (SQLite in a temp
+Run ``.venv/bin/python bench/ingest.py [sqlite|redis] [feishu|wecom|dingtalk] [--before REV]``
+(``--before REV`` also runs the server from commit REV's tree, round for round with this one,
+each on its own database: Redis db 12 for it). For each storage (SQLite in a temp
 dir; Redis at ``CLAIMBOT_BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/11``, skipped if it
 does not answer) it starts ``python -m bot serve`` (one process, all three platforms, the real
 handlers, DingTalk in HTTP mode) against the emulator's fake platforms (a helper process), and a
@@ -37,16 +39,17 @@ from _load import (
     DINGTALK_EVENT_KEY,
     DINGTALK_EVENT_TOKEN,
     REDIS_URL,
+    ROOT,
     Fakes,
     RawClient,
     Request,
     Run,
+    checkout,
     machine,
     median,
     ms,
     redis_clear,
     redis_up,
-    require_ok,
     server_toml,
     start_bare,
     start_fakes,
@@ -64,6 +67,7 @@ CONCURRENCY = 16
 PACED = 500
 USERS = ("zhangsan", "lisi", "wangwu", "zhaoliu")
 PLATFORMS = ("feishu", "wecom", "dingtalk")
+REDIS_DBS = {"claimbot": int(REDIS_URL.rsplit("/", 1)[1] or 0), "before": 12}
 
 Builder = Callable[[int], Request]
 
@@ -137,61 +141,92 @@ class Figures:
     peak_p99: float
     bare_paced: Run
     bot_paced: Run
+    refused: int  # claimbot answers other than 200 (e.g. 503 while storage was unavailable)
 
 
-async def measure(platform: str, build: Builder, bare: RawClient, bot: RawClient,
-                  first: int) -> Figures:
-    bare_runs, bot_runs = [], []
+async def measure(build: Builder, bare: RawClient, bots: dict[str, RawClient],
+                  first: int) -> dict[str, Figures]:
+    """Rounds alternate bare and every claimbot (e.g. this tree and ``--before``), so noise
+    from the rest of the machine falls on all of them alike."""
+    bare_runs: list[Run] = []
+    bot_runs: dict[str, list[Run]] = {label: [] for label in bots}
     for n in range(ROUNDS):
         batch = [build(first + n * EVENTS + k) for k in range(EVENTS)]
         bare_runs.append(await bare.saturate(batch, CONCURRENCY))
-        run = await bot.saturate(batch, CONCURRENCY)
-        require_ok(run, f"{platform} peak")
-        bot_runs.append(run)
-    peak = median(r.rate for r in bot_runs)
-    paced = [build(first + ROUNDS * EVENTS + k) for k in range(PACED)]
-    bare_paced = await bare.paced(paced, peak / 2)
-    bot_paced = await bot.paced(paced, peak / 2)
-    require_ok(bot_paced, f"{platform} paced")
-    return Figures(median(r.rate for r in bare_runs), peak,
-                   median(r.client_cpu for r in bot_runs), median(r.client_cpu for r in bare_runs),
-                   median(r.p(0.99) for r in bot_runs),
-                   bare_paced, bot_paced)
+        for label, bot in bots.items():
+            bot_runs[label].append(await bot.saturate(batch, CONCURRENCY))
+    figures = {}
+    for number, (label, bot) in enumerate(bots.items()):
+        runs = bot_runs[label]
+        peak = median(r.rate for r in runs)
+        start = first + (ROUNDS + number) * EVENTS
+        paced = [build(start + k) for k in range(PACED)]
+        bare_paced = await bare.paced(paced, peak / 2)
+        bot_paced = await bot.paced(paced, peak / 2)
+        refused = sum(n for r in [*runs, bot_paced] for status, n in r.statuses.items()
+                      if status != 200)
+        figures[label] = Figures(
+            median(r.rate for r in bare_runs), peak, median(r.client_cpu for r in runs),
+            median(r.client_cpu for r in bare_runs), median(r.p(0.99) for r in runs),
+            bare_paced, bot_paced, refused)
+    return figures
 
 
-async def one_storage(name: str, url: str, fakes: Fakes, tmp: Path,
-                      only: set[str]) -> list[list[object]]:
-    config = tmp / f"{name}.toml"
-    config.write_text(server_toml(fakes, url))
-    server, server_url = await start_server(config, stderr=tmp / f"{name}.log")
+async def one_storage(name: str, url: str, fakes: Fakes, tmp: Path, only: set[str],
+                      before: Path | None) -> list[list[object]]:
+    trees = {"claimbot": ROOT} | ({"before": before} if before else {})
+    servers, bots = [], {}
     bare_process, bare_url = await start_bare()
-    bare, bot = RawClient.for_url(bare_url), RawClient.for_url(server_url)
+    bare = RawClient.for_url(bare_url)
     rows: list[list[object]] = []
     try:
+        for label, tree in trees.items():
+            config = tmp / f"{name}-{label}.toml"
+            storage = url.replace("ingest.db", f"ingest-{label}.db")
+            if storage.startswith("redis"):
+                storage = storage.rsplit("/", 1)[0] + f"/{REDIS_DBS[label]}"
+            config.write_text(server_toml(fakes.creds, fakes.urls, storage))
+            server, server_url = await start_server(config, tmp / f"{name}-{label}.log", tree)
+            servers.append(server)
+            bots[label] = RawClient.for_url(server_url)
         plan = [("ack", p) for p in PLATFORMS] + [("filing", "feishu")]
         for index, (workload, platform) in enumerate(plan):
             if only and platform not in only:
                 continue
             build = builders(fakes, workload)[platform]
-            f = await measure(platform, build, bare, bot, index * 10**6)
-            met = f.bot >= f.bare / 2 and f.bot_paced.p(0.99) < 0.050
-            rows.append([
-                f"{platform} {workload} ({name})", f"{f.bare:,.0f}", f"{f.bot:,.0f}",
-                f"{f.bot / f.bare:.2f}", ms(f.peak_p99), f"{f.bot / 2:,.0f}",
-                f"{ms(f.bare_paced.p(0.5))} / {ms(f.bare_paced.p(0.99))}",
-                f"{ms(f.bot_paced.p(0.5))} / {ms(f.bot_paced.p(0.99))}",
-                f"{f.bare_client_cpu:.0%} / {f.bot_client_cpu:.0%}", "yes" if met else "no",
-            ])
+            for label, f in (await measure(build, bare, bots, index * 10**6)).items():
+                met = f.bot >= f.bare / 2 and f.bot_paced.p(0.99) < 0.050 and not f.refused
+                rows.append([
+                    f"{platform} {workload} ({name}{', ' + label if before else ''})",
+                    f"{f.bare:,.0f}", f"{f.bot:,.0f}", f"{f.bot / f.bare:.2f}", ms(f.peak_p99),
+                    f"{f.bot / 2:,.0f}",
+                    f"{ms(f.bare_paced.p(0.5))} / {ms(f.bare_paced.p(0.99))}",
+                    f"{ms(f.bot_paced.p(0.5))} / {ms(f.bot_paced.p(0.99))}",
+                    f"{f.bare_client_cpu:.0%} / {f.bot_client_cpu:.0%}", f.refused,
+                    "yes" if met else "no",
+                ])
     finally:
         bare.close()
-        bot.close()
+        for bot in bots.values():
+            bot.close()
         await bare_process.stop()
-        await server.stop()
+        for server in servers:
+            await server.stop()
+    if any(row[-2] for row in rows):  # some answer was not 200: show why
+        for label in trees:
+            lines = (tmp / f"{name}-{label}.log").read_text().splitlines()[-8:]
+            print(f"{name} {label} server log (tail):", *lines, sep="\n  ")
     return rows
+
+
+async def clear_redis(before: Path | None) -> None:
+    for label in ("claimbot", "before") if before else ("claimbot",):
+        await redis_clear(REDIS_URL.rsplit("/", 1)[0] + f"/{REDIS_DBS[label]}")
 
 
 async def main(argv: list[str]) -> None:
     wanted = {a for a in argv if a in ("sqlite", "redis")} or {"sqlite", "redis"}
+    rev = argv[argv.index("--before") + 1] if "--before" in argv else ""
     only = {a for a in argv if a in ("feishu", "wecom", "dingtalk")}
     started = time.perf_counter()
     print(f"machine: {machine()}")
@@ -199,16 +234,18 @@ async def main(argv: list[str]) -> None:
     rows: list[list[object]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            before = checkout(rev, Path(tmp)) if rev else None
             if "sqlite" in wanted:
                 url = f"sqlite:///{tmp}/ingest.db"
-                rows += await one_storage("SQLite", url, fakes, Path(tmp), only)
+                rows += await one_storage("SQLite", url, fakes, Path(tmp), only, before)
             if "redis" in wanted:
                 if await redis_up():
-                    await redis_clear()
+                    await clear_redis(before)
                     try:
-                        rows += await one_storage("Redis", REDIS_URL, fakes, Path(tmp), only)
+                        rows += await one_storage("Redis", REDIS_URL, fakes, Path(tmp), only,
+                                                  before)
                     finally:
-                        await redis_clear()
+                        await clear_redis(before)
                 else:
                     print(f"redis: skipped, nothing answers at {REDIS_URL}")
     finally:
@@ -217,7 +254,8 @@ async def main(argv: list[str]) -> None:
           f"then {PACED} open loop at half claimbot's peak")
     print(table(
         ["route", "bare req/s", "claimbot req/s", "ratio", "peak p99 ms", "half rate/s",
-         "bare p50/p99 ms", "claimbot p50/p99 ms", "client CPU bare/bot", "target met"], rows))
+         "bare p50/p99 ms", "claimbot p50/p99 ms", "client CPU bare/bot", "non-200",
+         "target met"], rows))
     print("target: ratio >= 0.50 and claimbot p99 < 50 ms at half its peak. client CPU: the "
           "generator's share of one core in the peak rounds (near 100% = the client was the limit)")
     print(f"took {time.perf_counter() - started:.1f} s")
