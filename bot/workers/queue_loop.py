@@ -56,8 +56,11 @@ class QueueLoop:
                 await asyncio.gather(*(self._settle(row) for row in leased))
                 continue
             self._wakeup.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # arrives as the event is set, and the worker then never stops on shutdown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._policy.idle_wait)
+                async with asyncio.timeout(self._policy.idle_wait):
+                    await self._wakeup.wait()
 
     async def run_once(self) -> int:
         """Lease and handle one batch; returns how many rows were leased (tests, CLI)."""
