@@ -31,6 +31,8 @@ AES_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
 AGENT_ID = 1000002
 MANAGER, FINANCE = "lisi", "wangwu"
 DRAFT_TITLE = "报销单草稿"
+# Every child process a fault test starts, so conftest.py can end what a failed test left.
+CHILDREN: list[asyncio.subprocess.Process] = []
 
 
 def config_text(storage_url: str, fake_url: str, secret: str, port: int) -> str:
@@ -135,6 +137,7 @@ class Server:
                 cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=log,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
+        CHILDREN.append(self.process)
         assert self.process.stdout is not None
         try:
             async with asyncio.timeout(limit):
@@ -208,6 +211,7 @@ class RedisServer:
         self.process = await asyncio.create_subprocess_exec(
             binary, *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
         )
+        CHILDREN.append(self.process)
         for _ in range(200):
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", self.port)
