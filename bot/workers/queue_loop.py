@@ -53,7 +53,7 @@ class QueueLoop:
                 self._policy.topic, self._policy.batch, self._policy.visibility
             )
             if leased:
-                await asyncio.gather(*(self._settle(row) for row in leased))
+                await self._settle_all(leased)
                 continue
             self._wakeup.clear()
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
@@ -67,8 +67,18 @@ class QueueLoop:
         leased = await self._storage.lease(
             self._policy.topic, self._policy.batch, self._policy.visibility
         )
-        await asyncio.gather(*(self._settle(row) for row in leased))
+        await self._settle_all(leased)
         return len(leased)
+
+    async def _settle_all(self, leased: list[Leased]) -> None:
+        """Settle a batch; every row finishes before an error (storage down) propagates, so no
+        row's task outlives the loop that leased it."""
+        results = await asyncio.gather(
+            *(self._settle(row) for row in leased), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _settle(self, row: Leased) -> None:
         topic = self._policy.topic
