@@ -20,6 +20,7 @@ from bot.config_checks import (
     storage_url_problem,
     uscc_problem,
 )
+from bot.config_invoices import build_invoices
 from bot.config_model import (
     ApprovalConfig,
     ApprovalStepConfig,
@@ -42,7 +43,6 @@ from bot.config_model import (
     StorageConfig,
     WecomConfig,
 )
-from bot.config_invoices import build_invoices
 from bot.directory_file import load_directory_file
 
 # The tables whose keys environment variables may set ([[categories]] is an array: file only).

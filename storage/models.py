@@ -237,7 +237,7 @@ def claim_to_dict(claim: Claim) -> dict[str, Any]:
                 "attachments": list(item.attachments),
                 "invoice_key": item.invoice_key,
                 "extra": [list(pair) for pair in item.extra],
-                "invoice_total": str(item.invoice_total) if item.invoice_total is not None else None,
+                "invoice_total": None if item.invoice_total is None else str(item.invoice_total),
                 "checks": [list(check) for check in item.checks],
             }
             for item in claim.items
