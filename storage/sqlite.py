@@ -3,6 +3,10 @@
 One connection serves the process and an ``asyncio.Lock`` keeps its statements from interleaving,
 so a reader never sees another coroutine's half-done transaction. Writes use ``BEGIN IMMEDIATE``
 so that a second process on the same file waits (``busy_timeout``) instead of deadlocking.
+
+Each transaction is one trip to aiosqlite's thread: its statements run there back to back
+(:func:`~storage.sqlite_schema.run_inline`), where awaiting aiosqlite for each statement cost a
+thread hop and an event-loop wake-up apiece (bench/ingest.py has the before and after).
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ import asyncio
 import hashlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from contextlib import asynccontextmanager
 from datetime import date
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -57,8 +62,18 @@ from storage.models import (
     audit_from_dict,
     format_claim_id,
 )
-from storage.sqlite_schema import decode_claim, first_row, mapped_error, migrate
+from storage.sqlite_schema import (
+    TxConn,
+    decode_claim,
+    first_row,
+    mapped_error,
+    migrate,
+    run_inline,
+)
 from storage.sqlite_writes import apply_commit, chain_snapshot
+
+T = TypeVar("T")
+Body = Callable[[TxConn], Coroutine[Any, Any, T]]
 
 BUSY_TIMEOUT_MS = 5000
 _PURGE_EVERY = 1000  # mark_seen calls between sweeps of expired dedup and conversation rows
@@ -131,18 +146,15 @@ class SqliteStorage:
             except sqlite3.Error as exc:
                 raise mapped_error(exc) from exc
 
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _inline(self, body: Body[T], begin: str) -> T:
+        """``body`` in one transaction, run whole in aiosqlite's thread (one trip)."""
         async with self._reading() as conn:
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                await conn.execute("COMMIT")
-            except BaseException:
-                # Suppressed: "no transaction is active" means there is nothing left to undo.
-                with suppress(sqlite3.Error):
-                    await conn.execute("ROLLBACK")
-                raise
+            thread = cast(Any, conn)  # aiosqlite's own way to run a function on its thread
+            result: T = await thread._execute(run_inline, thread._conn, begin, body)
+            return result
+
+    async def _write(self, body: Body[T]) -> T:
+        return await self._inline(body, "BEGIN IMMEDIATE")
 
     async def _rows(self, sql: str, params: Iterable[Any]) -> list[sqlite3.Row]:
         async with self._reading() as conn:
@@ -151,13 +163,12 @@ class SqliteStorage:
     # -- claims ---------------------------------------------------------------------------
     async def allocate_claim_id(self, year: int) -> str:
         require_year(year)
-        async with self._writing() as conn:
-            row = await first_row(
-                conn,
-                "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name)"
-                " DO UPDATE SET value = value + 1 RETURNING value",
-                (f"claim:{year}",),
-            )
+        row = await self._write(partial(
+            first_row,
+            sql="INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name)"
+            " DO UPDATE SET value = value + 1 RETURNING value",
+            params=(f"claim:{year}",),
+        ))
         if row is None:
             raise StorageError(f"the claim counter for {year} returned nothing")
         return format_claim_id(year, int(row[0]))
@@ -204,8 +215,8 @@ class SqliteStorage:
         check_commit(change)
         if change.empty:
             return
-        async with self._writing() as conn:
-            await apply_commit(conn, change, self._clock())
+        now = self._clock()
+        await self._write(partial(apply_commit, change=change, now=now))
 
     async def audit_trail(self, claim_id: str) -> list[AuditEntry]:
         found = await self._rows(
@@ -221,8 +232,7 @@ class SqliteStorage:
 
     async def audit_chain(self, claim_id: str) -> tuple[list[AuditEntry], ChainHead | None]:
         require_claim_id(claim_id)
-        async with self._reading() as conn:
-            return await chain_snapshot(conn, claim_id)
+        return await self._inline(partial(chain_snapshot, claim_id=claim_id), "BEGIN")
 
     async def invoice_holder(self, invoice_key: str) -> str | None:
         found = await self._rows(
@@ -234,7 +244,8 @@ class SqliteStorage:
     # -- cards ----------------------------------------------------------------------------
     async def add_card_copy(self, copy: CardCopy) -> None:
         doc = check_card_copy(copy)
-        async with self._writing() as conn:
+
+        async def write(conn: TxConn) -> None:
             if copy.copy_id:
                 cursor = await conn.execute(
                     "UPDATE card_copies SET doc = ? WHERE claim_id = ? AND copy_id = ?",
@@ -246,6 +257,8 @@ class SqliteStorage:
                 "INSERT INTO card_copies (claim_id, copy_id, doc) VALUES (?, ?, ?)",
                 (copy.claim_id, copy.copy_id, doc),
             )
+
+        await self._write(write)
 
     async def card_copies(self, claim_id: str) -> list[CardCopy]:
         found = await self._rows(
@@ -266,11 +279,12 @@ class SqliteStorage:
         require_text("platform", platform)
         require_text("dedup key", key)
         require_positive("ttl", ttl)
-        async with self._writing() as conn:
-            return await self._mark_seen(conn, platform, key, ttl, self._clock())
+        now = self._clock()
+        return await self._write(partial(self._mark_seen, platform=platform, key=key, ttl=ttl,
+                                         now=now))
 
     async def _mark_seen(
-        self, conn: aiosqlite.Connection, platform: str, key: str, ttl: float, now: float
+        self, conn: TxConn, platform: str, key: str, ttl: float, now: float
     ) -> bool:
         self._seen_calls += 1
         if self._seen_calls % _PURGE_EVERY == 0:
@@ -299,8 +313,9 @@ class SqliteStorage:
         require_positive("dedup ttl", dedup_ttl)
         require_non_negative("lease_for", lease_for)
         body = check_message("inbound", key, payload, 0)
-        async with self._writing() as conn:
-            now = self._clock()
+        now = self._clock()
+
+        async def put(conn: TxConn) -> str | None:
             if not await self._mark_seen(conn, platform, event_id, dedup_ttl, now):
                 return None
             dedup = f"{platform}:{event_id}"
@@ -309,35 +324,40 @@ class SqliteStorage:
             )
             if lease_for > 0:
                 return await queue.lease_new(conn, message_id, now=now, visibility=lease_for)
-        return ""
+            return ""
+
+        return await self._write(put)
 
     async def enqueue(self, topic: str, key: str, payload: dict[str, Any], delay: float = 0) -> str:
         body = check_message(topic, key, payload, delay)
-        async with self._writing() as conn:
-            return await queue.insert(conn, topic, key, body, now=self._clock(), delay=delay)
+        return await self._write(partial(
+            queue.insert, topic=topic, key=key, payload=body, now=self._clock(), delay=delay
+        ))
 
     async def lease(self, topic: str, limit: int, visibility: float) -> list[Leased]:
         require_topic(topic)
         require_limit(limit)
         require_positive("visibility", visibility)
-        async with self._writing() as conn:
-            return await queue.lease(conn, topic, limit, now=self._clock(), visibility=visibility)
+        return await self._write(partial(
+            queue.lease, topic=topic, limit=limit, now=self._clock(), visibility=visibility
+        ))
 
     async def ack(self, receipt: str) -> None:
         require_text("receipt", receipt)
-        async with self._writing() as conn:
-            await queue.ack(conn, receipt, now=self._clock())
+        await self._write(partial(queue.ack, receipt=receipt, now=self._clock()))
 
     async def retry(self, receipt: str, delay: float, error: str) -> None:
         require_text("receipt", receipt)
         require_non_negative("delay", delay)
-        async with self._writing() as conn:
-            await queue.retry(conn, receipt, now=self._clock(), delay=delay, error=free_text(error))
+        await self._write(partial(
+            queue.retry, receipt=receipt, now=self._clock(), delay=delay, error=free_text(error)
+        ))
 
     async def dead_letter(self, receipt: str, error: str) -> None:
         require_text("receipt", receipt)
-        async with self._writing() as conn:
-            await queue.dead_letter(conn, receipt, now=self._clock(), error=free_text(error))
+        await self._write(partial(
+            queue.dead_letter, receipt=receipt, now=self._clock(), error=free_text(error)
+        ))
 
     async def queue_rows(
         self, topic: str | None, dead: bool, limit: int = 100
@@ -345,22 +365,19 @@ class SqliteStorage:
         if topic is not None:
             require_topic(topic)
         require_limit(limit)
-        async with self._reading() as conn:
-            return await queue.rows(conn, topic, bool(dead), limit)
+        return await self._inline(partial(queue.rows, topic=topic, dead=bool(dead), limit=limit),
+                                  "BEGIN")
 
     async def requeue(self, message_id: str) -> bool:
         require_text("message id", message_id)
-        async with self._writing() as conn:
-            return await queue.requeue(conn, message_id, now=self._clock())
+        return await self._write(partial(queue.requeue, message_id=message_id, now=self._clock()))
 
     async def drop(self, message_id: str) -> bool:
         require_text("message id", message_id)
-        async with self._writing() as conn:
-            return await queue.drop(conn, message_id)
+        return await self._write(partial(queue.drop, message_id=message_id))
 
     async def queue_depth(self) -> dict[str, tuple[int, int]]:
-        async with self._reading() as conn:
-            return await queue.depth(conn)
+        return await self._inline(queue.depth, "BEGIN")
 
     # -- attachments ----------------------------------------------------------------------
     async def put_attachment(
@@ -368,15 +385,18 @@ class SqliteStorage:
     ) -> Attachment:
         blob = check_attachment(data, content_type, self._attachment_limit)
         digest = hashlib.sha256(blob).hexdigest()
-        async with self._writing() as conn:
+
+        async def put(conn: TxConn) -> sqlite3.Row | None:
             await conn.execute(
                 "INSERT INTO attachments (id, size, content_type, filename, data)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 (digest, len(blob), content_type, free_text(filename), blob),
             )
-            kept = await first_row(
+            return await first_row(
                 conn, "SELECT size, content_type, filename FROM attachments WHERE id = ?", (digest,)
             )
+
+        kept = await self._write(put)
         if kept is None:
             raise StorageError(f"attachment {digest} vanished while it was written")
         return Attachment(digest, kept["size"], kept["content_type"], kept["filename"])
@@ -397,8 +417,9 @@ class SqliteStorage:
         require_text("lease name", name)
         require_text("lease owner", owner)
         require_positive("ttl", ttl)
-        async with self._writing() as conn:
-            now = self._clock()
+        now = self._clock()
+
+        async def acquire(conn: TxConn) -> bool:
             cursor = await conn.execute(
                 "INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,"
@@ -408,11 +429,15 @@ class SqliteStorage:
             )
             return cursor.rowcount > 0
 
+        return await self._write(acquire)
+
     async def release_lease(self, name: str, owner: str) -> None:
         require_text("lease name", name)
         require_text("lease owner", owner)
-        async with self._writing() as conn:
-            await conn.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
+        await self._write(partial(
+            TxConn.execute, sql="DELETE FROM leases WHERE name = ? AND owner = ?",
+            parameters=(name, owner),
+        ))
 
 
 def _probe(path: str) -> None:

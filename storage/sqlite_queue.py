@@ -9,12 +9,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import aiosqlite
-
 from storage.base import TOPICS, StaleReceipt
 from storage.common import new_message_id, new_receipt_token, queue_message, receipt_message_id
 from storage.models import Leased, QueueMessage
-from storage.sqlite_schema import first_row
+from storage.sqlite_schema import TxConn, first_row
 
 _COLUMNS = "id, topic, key, payload, created_at, available_at, attempts, last_error, dedup"
 
@@ -39,7 +37,7 @@ def _fields(row: sqlite3.Row) -> dict[str, Any]:
 
 
 async def insert(
-    conn: aiosqlite.Connection,
+    conn: TxConn,
     topic: str,
     key: str,
     payload: str,
@@ -58,7 +56,7 @@ async def insert(
 
 
 async def lease(
-    conn: aiosqlite.Connection, topic: str, limit: int, *, now: float, visibility: float
+    conn: TxConn, topic: str, limit: int, *, now: float, visibility: float
 ) -> list[Leased]:
     rows = list(await conn.execute_fetchall(_LEASABLE, (topic, now, limit)))
     token = new_receipt_token()
@@ -77,7 +75,7 @@ async def lease(
 
 
 async def lease_new(
-    conn: aiosqlite.Connection, message_id: str, *, now: float, visibility: float
+    conn: TxConn, message_id: str, *, now: float, visibility: float
 ) -> str:
     """Lease a row just queued if it is first in line for its key; its receipt, else ""."""
     head = await first_row(conn, _HEAD, (message_id,))
@@ -92,7 +90,7 @@ async def lease_new(
     return receipt
 
 
-async def _held(conn: aiosqlite.Connection, receipt: str, now: float) -> int:
+async def _held(conn: TxConn, receipt: str, now: float) -> int:
     """The seq of the row ``receipt`` holds a live lease on; StaleReceipt otherwise."""
     if receipt_message_id(receipt) is not None:
         row = await first_row(
@@ -105,13 +103,13 @@ async def _held(conn: aiosqlite.Connection, receipt: str, now: float) -> int:
     raise StaleReceipt(f"receipt {receipt!r} is unknown, already used or its lease expired")
 
 
-async def ack(conn: aiosqlite.Connection, receipt: str, *, now: float) -> None:
+async def ack(conn: TxConn, receipt: str, *, now: float) -> None:
     seq = await _held(conn, receipt, now)
     await conn.execute("DELETE FROM queue WHERE seq = ?", (seq,))
 
 
 async def retry(
-    conn: aiosqlite.Connection, receipt: str, *, now: float, delay: float, error: str
+    conn: TxConn, receipt: str, *, now: float, delay: float, error: str
 ) -> None:
     seq = await _held(conn, receipt, now)
     await conn.execute(
@@ -121,7 +119,7 @@ async def retry(
     )
 
 
-async def dead_letter(conn: aiosqlite.Connection, receipt: str, *, now: float, error: str) -> None:
+async def dead_letter(conn: TxConn, receipt: str, *, now: float, error: str) -> None:
     seq = await _held(conn, receipt, now)
     await conn.execute(
         "UPDATE queue SET receipt = NULL, leased_until = 0, dead = 1, last_error = ? WHERE seq = ?",
@@ -130,7 +128,7 @@ async def dead_letter(conn: aiosqlite.Connection, receipt: str, *, now: float, e
 
 
 async def rows(
-    conn: aiosqlite.Connection, topic: str | None, dead: bool, limit: int
+    conn: TxConn, topic: str | None, dead: bool, limit: int
 ) -> list[QueueMessage]:
     topics = TOPICS if topic is None else (topic,)
     marks = ", ".join("?" for _ in topics)
@@ -142,7 +140,7 @@ async def rows(
     return [queue_message(_fields(row)) for row in found]
 
 
-async def requeue(conn: aiosqlite.Connection, message_id: str, *, now: float) -> bool:
+async def requeue(conn: TxConn, message_id: str, *, now: float) -> bool:
     row = await first_row(conn, _SELECT_DEAD, (message_id,))
     if row is None:
         return False
@@ -167,12 +165,12 @@ async def requeue(conn: aiosqlite.Connection, message_id: str, *, now: float) ->
     return True
 
 
-async def drop(conn: aiosqlite.Connection, message_id: str) -> bool:
+async def drop(conn: TxConn, message_id: str) -> bool:
     cursor = await conn.execute("DELETE FROM queue WHERE id = ?", (message_id,))
     return cursor.rowcount > 0
 
 
-async def depth(conn: aiosqlite.Connection) -> dict[str, tuple[int, int]]:
+async def depth(conn: TxConn) -> dict[str, tuple[int, int]]:
     counts = {topic: [0, 0] for topic in TOPICS}
     found = await conn.execute_fetchall(
         "SELECT topic, dead, COUNT(*) FROM queue GROUP BY topic, dead"

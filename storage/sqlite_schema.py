@@ -7,12 +7,17 @@ separated by a semicolon at the end of a line, so each runs inside the migration
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from contextlib import suppress
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from storage.base import StorageError, StorageUnavailable
 from storage.common import loads_object
 from storage.models import Claim, ModelError, claim_from_dict
+
+T = TypeVar("T")
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -131,8 +136,59 @@ def mapped_error(exc: sqlite3.Error) -> StorageError:
     return StorageError(f"SQLite: {exc}")
 
 
+class TxConn:
+    """The three aiosqlite calls the statement helpers make, answered synchronously on the
+    sqlite3 connection itself. ``SqliteStorage`` runs a whole transaction (every helper of it)
+    inside aiosqlite's thread through this, so a transaction is one trip to that thread instead
+    of one per statement; the helpers keep their ``await`` so they read as before. Nothing here
+    ever suspends, which is what lets :func:`run_inline` drive the coroutine to its end.
+    """
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, tuple(parameters))
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        return self._conn.executemany(sql, parameters)
+
+    async def execute_fetchall(
+        self, sql: str, parameters: Iterable[Any] = ()
+    ) -> list[sqlite3.Row]:
+        return self._conn.execute(sql, tuple(parameters)).fetchall()
+
+
+def run_inline(
+    conn: sqlite3.Connection,
+    begin: str,
+    body: Callable[[TxConn], Coroutine[Any, Any, T]],
+) -> T:
+    """In the connection's own thread: ``begin``, ``body`` to its end, then COMMIT (ROLLBACK and
+    re-raise if anything raised). ``body`` may await only its :class:`TxConn`."""
+    conn.execute(begin)
+    try:
+        step = body(TxConn(conn))
+        try:
+            step.send(None)
+        except StopIteration as done:
+            result: T = done.value
+        else:
+            step.close()
+            raise RuntimeError("a SQLite transaction awaited something other than its connection")
+        conn.execute("COMMIT")
+    except BaseException:
+        # Suppressed: "no transaction is active" means there is nothing left to undo.
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
 async def first_row(
-    conn: aiosqlite.Connection, sql: str, params: tuple[object, ...] = ()
+    conn: TxConn | aiosqlite.Connection, sql: str, params: tuple[object, ...] = ()
 ) -> sqlite3.Row | None:
     """The first row of a query in one trip to the connection's thread."""
     rows = await conn.execute_fetchall(sql, params)

@@ -6,17 +6,15 @@ commit leaves no trace.
 
 from __future__ import annotations
 
-import aiosqlite
-
 from storage import sqlite_queue as queue
 from storage.audit_chain import ChainHead, chain_all, fold
 from storage.base import ClaimNotFound, InvoiceInUse, VersionConflict
 from storage.common import ClaimRow, check_message, claim_row, dumps, loads_object
 from storage.models import AuditEntry, Commit, ConversationWrite, audit_from_dict, audit_to_dict
-from storage.sqlite_schema import first_row
+from storage.sqlite_schema import TxConn, first_row
 
 
-async def apply_commit(conn: aiosqlite.Connection, change: Commit, now: float) -> None:
+async def apply_commit(conn: TxConn, change: Commit, now: float) -> None:
     if change.consume:
         await queue.ack(conn, change.consume, now=now)
     for write in change.claims:
@@ -36,7 +34,7 @@ async def apply_commit(conn: aiosqlite.Connection, change: Commit, now: float) -
         await _write_conversation(conn, conversation, now)
 
 
-async def _append_audit(conn: aiosqlite.Connection, entries: list[AuditEntry]) -> None:
+async def _append_audit(conn: TxConn, entries: list[AuditEntry]) -> None:
     """Chain the entries after their claims' heads; the write transaction serialises writers."""
     heads = {cid: await read_head(conn, cid) for cid in dict.fromkeys(e.claim_id for e in entries)}
     chained, moved = chain_all(entries, heads)
@@ -51,7 +49,7 @@ async def _append_audit(conn: aiosqlite.Connection, entries: list[AuditEntry]) -
     )
 
 
-async def read_head(conn: aiosqlite.Connection, claim_id: str) -> ChainHead:
+async def read_head(conn: TxConn, claim_id: str) -> ChainHead:
     found = await first_row(
         conn, "SELECT entries, hash FROM audit_heads WHERE claim_id = ?", (claim_id,)
     )
@@ -61,7 +59,7 @@ async def read_head(conn: aiosqlite.Connection, claim_id: str) -> ChainHead:
     return fold(await stored_trail(conn, claim_id))
 
 
-async def stored_trail(conn: aiosqlite.Connection, claim_id: str) -> list[AuditEntry]:
+async def stored_trail(conn: TxConn, claim_id: str) -> list[AuditEntry]:
     rows = await conn.execute_fetchall(
         "SELECT doc FROM audit WHERE claim_id = ? ORDER BY seq", (claim_id,)
     )
@@ -69,21 +67,17 @@ async def stored_trail(conn: aiosqlite.Connection, claim_id: str) -> list[AuditE
 
 
 async def chain_snapshot(
-    conn: aiosqlite.Connection, claim_id: str
+    conn: TxConn, claim_id: str
 ) -> tuple[list[AuditEntry], ChainHead | None]:
-    """A claim's entries and head record from one read transaction (for ``audit verify``)."""
-    await conn.execute("BEGIN")
-    try:
-        entries = await stored_trail(conn, claim_id)
-        found = await first_row(
-            conn, "SELECT entries, hash FROM audit_heads WHERE claim_id = ?", (claim_id,)
-        )
-    finally:
-        await conn.execute("COMMIT")
+    """A claim's entries and head record (call it inside one read transaction)."""
+    entries = await stored_trail(conn, claim_id)
+    found = await first_row(
+        conn, "SELECT entries, hash FROM audit_heads WHERE claim_id = ?", (claim_id,)
+    )
     return entries, None if found is None else ChainHead(int(found[0]), str(found[1]))
 
 
-async def _write_claim(conn: aiosqlite.Connection, row: ClaimRow, expected: int | None) -> None:
+async def _write_claim(conn: TxConn, row: ClaimRow, expected: int | None) -> None:
     found = await first_row(conn, "SELECT version FROM claims WHERE id = ?", (row.id,))
     stored = int(found[0]) if found is not None else None
     values = (row.version, row.applicant, row.status, row.created_ts, row.updated_ts, row.doc)
@@ -114,7 +108,7 @@ async def _write_claim(conn: aiosqlite.Connection, row: ClaimRow, expected: int 
 
 
 async def _lock_invoice(
-    conn: aiosqlite.Connection, invoice_key: str, claim_id: str, now: float
+    conn: TxConn, invoice_key: str, claim_id: str, now: float
 ) -> None:
     found = await first_row(
         conn, "SELECT claim_id FROM invoices WHERE invoice_key = ?", (invoice_key,)
@@ -129,7 +123,7 @@ async def _lock_invoice(
 
 
 async def _write_conversation(
-    conn: aiosqlite.Connection, conversation: ConversationWrite, now: float
+    conn: TxConn, conversation: ConversationWrite, now: float
 ) -> None:
     if conversation.state is None:
         await conn.execute("DELETE FROM conversations WHERE key = ?", (conversation.key,))
