@@ -26,6 +26,7 @@ from bot.config_model import (
 )
 
 PLATFORMS = ("feishu", "wecom", "dingtalk")
+MAX_BODY_BYTES = 8 * 1024 * 1024  # a receipt photo from the page arrives base64 in one request
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,7 @@ def demo_config(
 ) -> Config:
     """The real server's config: every platform on, against the emulator, SQLite in ``database``."""
     return Config(
-        server=ServerConfig(host=host, port=port),
+        server=ServerConfig(host=host, port=port, max_body_bytes=MAX_BODY_BYTES),
         storage=StorageConfig(url=f"sqlite:///{database.resolve()}"),
         feishu=FeishuConfig(creds.feishu_app_id, creds.feishu_secret, creds.feishu_token,
                             creds.feishu_encrypt_key, base_url=urls.feishu),

@@ -3,9 +3,10 @@
 The file is the page's export (JSON lines): each line is one action (a message, an image, a
 click on a card) with the decrypted callback it produced. Replay hands each action to a running
 demo's emulator, which seals it with that server's keys and delivers it exactly as the platform
-would — through the server's real routes or its DingTalk Stream connection. A click waits (up
-to ``wait`` seconds) for its card: cards are named by their order in a window
-(``wecom-lisi-c1`` is the first card 李四 got on WeCom), so a fresh demo reproduces them.
+would — through the server's real routes or its DingTalk Stream connection. After each action
+replay waits until the bot has stopped reacting, and a click waits (up to ``wait`` seconds) for
+its card: cards are named by their order in a window (``wecom-lisi-c1`` is the first card 李四
+got on WeCom), so a fresh demo reproduces them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import aiohttp
 
 RETRY_EVERY = 0.25
+QUIET = 0.3  # seconds without a new message or card change: the bot is done reacting
 ACTION_FIELDS = ("platform", "user", "type", "text", "card", "value", "form", "data",
                  "content_type", "name")
 
@@ -50,6 +52,7 @@ async def replay(
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         for number, action in enumerate(actions, start=1):
             status, answer = await _deliver(http, endpoint, action, wait)
+            await _settle(http, url, wait)
             ok = status == 200 and int(answer.get("status", 0)) == 200
             failed += 0 if ok else 1
             what = action.get("text") or action.get("card") or action.get("name") or ""
@@ -70,6 +73,13 @@ async def _deliver(
         if status != 404 or time.monotonic() >= deadline:  # 404: the card is not there yet
             return status, answer if isinstance(answer, dict) else {}
         await asyncio.sleep(RETRY_EVERY)
+
+
+async def _settle(http: aiohttp.ClientSession, url: str, wait: float) -> None:
+    """Let the bot finish reacting before the next action, as a person would."""
+    params = {"quiet": str(QUIET), "within": str(wait)}
+    async with http.get(url.rstrip("/") + "/emulator/api/settle", params=params) as response:
+        await response.read()
 
 
 async def replay_file(path: Path, url: str, wait: float) -> int:

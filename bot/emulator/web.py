@@ -124,6 +124,7 @@ def mount(app: web.Application, emulator: Emulator) -> None:
     app.router.add_get("/emulator/api/events", events)
     app.router.add_post("/emulator/api/act", act)
     app.router.add_get("/emulator/api/export", export)
+    app.router.add_get("/emulator/api/settle", settle)
     app.cleanup_ctx.append(_session_ctx)
     app.on_shutdown.append(_end_streams)
 
@@ -222,6 +223,17 @@ def _server_of(request: web.Request) -> str:
     if host in ("0.0.0.0", "::"):  # noqa: S104 - the wildcard is only read, never bound
         host = "127.0.0.1"
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+async def settle(request: web.Request) -> web.Response:
+    """Answers once the bot has stopped reacting (``quiet`` seconds without a change)."""
+    try:
+        quiet = min(float(request.query.get("quiet", "0.3")), 5.0)
+        within = min(float(request.query.get("within", "10")), 60.0)
+    except ValueError:
+        return web.json_response({"error": "quiet and within are seconds"}, status=400)
+    quieted = await request.app[EMULATOR].world.settle(quiet, within)
+    return web.json_response({"quiet": quieted})
 
 
 async def export(request: web.Request) -> web.Response:

@@ -43,6 +43,7 @@ class World:
         self._subscribers: set[asyncio.Queue[str]] = set()
         self._counts: dict[tuple[str, str, str], int] = {}
         self._log_ids = itertools.count(1)
+        self.changed_at = time.monotonic()  # the last message, card change or log line
 
     # -- chat --------------------------------------------------------------------------------
     def add(
@@ -107,7 +108,18 @@ class World:
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait("")
 
+    async def settle(self, quiet: float, within: float) -> bool:
+        """Until nothing happened for ``quiet`` seconds (the bot is done reacting), at most
+        ``within`` seconds; whether it went quiet."""
+        deadline = time.monotonic() + within
+        while (now := time.monotonic()) - self.changed_at < quiet:
+            if now >= deadline:
+                return False
+            await asyncio.sleep(min(quiet, 0.05))
+        return True
+
     def _publish(self, kind: str, data: Any) -> None:
+        self.changed_at = time.monotonic()
         message = json.dumps({"type": kind, "data": data}, ensure_ascii=False)
         for queue in list(self._subscribers):
             try:

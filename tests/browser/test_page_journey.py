@@ -38,6 +38,12 @@ async def card_with(page: Any, user: str, verb: str, text: str) -> None:
     )
 
 
+async def settled(page: Any, demo_url: str) -> None:
+    """Until the bot has stopped reacting (the emulator saw nothing new for a moment)."""
+    answer = await page.request.get(demo_url + "/api/settle?quiet=0.3&within=10")
+    assert (await answer.json())["quiet"]
+
+
 async def shows(page: Any, user: str, text: str) -> None:
     await window(page, user).locator(".messages").get_by_text(text).first.wait_for()
 
@@ -57,6 +63,7 @@ async def test_file_approve_and_pay_in_the_browser(
 
     await window(page, "zhangsan").locator(".chip-receipt").click()
     await window(page, "zhangsan").locator(".msg-image img").wait_for()
+    await settled(page, demo_url)
     await card_with(page, "zhangsan", "submit", "附件")
     await snap(page, artifacts, platform, "2-receipt")
 
@@ -78,3 +85,31 @@ async def test_file_approve_and_pay_in_the_browser(
     await shows(page, "zhaoliu", "已付款")
     await shows(page, "zhangsan", "已付款")
     await snap(page, artifacts, platform, "5-paid")
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_reject_with_a_reason_filled_in_on_the_card(
+    page: Any, demo_url: str, artifacts: Path, platform: str
+) -> None:
+    """Feishu: the card's text field; WeCom: the reason dropdown; DingTalk: a reason button."""
+    await page.goto(f"{demo_url}?platform={platform}")
+    await page.locator("#status.ok").wait_for()
+    await window(page, "zhangsan").locator(".chip").first.click()
+    await button(page, "zhangsan", "submit").last.click()
+    lisi = window(page, "lisi")
+    reject = button(page, "lisi", "reject")
+    await reject.first.wait_for()
+    if platform == "feishu":
+        await lisi.locator('.card textarea[name="reason"]').fill("发票抬头不对")
+        await reject.first.click()
+        reason = "发票抬头不对"
+    elif platform == "wecom":
+        await lisi.locator(".card select.wc-select").select_option("票据不全")
+        await reject.first.click()
+        reason = "票据不全"
+    else:
+        await lisi.locator('.card button[data-reason="超出标准"]').click()
+        reason = "超出标准"
+    await reject.first.wait_for(state="detached")
+    await shows(page, "zhangsan", reason)
+    await snap(page, artifacts, platform, "reject-with-reason")

@@ -25,6 +25,7 @@ async def test_file_with_a_receipt_approve_and_pay(demo: Demo, platform: str) ->
     before = draft.version
     await demo.send_image(platform, "zhangsan")
     await eventually(lambda: draft.version > before or len(demo.cards(platform, "zhangsan")) > 1)
+    assert await demo.emulator.world.settle(0.3, 10)
     draft = await eventually(lambda: latest(demo, platform, "zhangsan", "submit"))
     await demo.press(draft, "submit")
 

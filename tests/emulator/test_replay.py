@@ -18,7 +18,9 @@ ClientMaker = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 async def record_a_submission(demo: Demo, platform: str) -> str:
     await demo.say(platform, "zhangsan", "报销 打车 45.5 昨天 去客户现场")
+    await eventually(lambda: demo.cards(platform, "zhangsan"))
     await demo.send_image(platform, "zhangsan")
+    assert await demo.emulator.world.settle(0.3, 10)  # the receipt is on the draft
     draft = await eventually(lambda: [c for c in demo.cards(platform, "zhangsan")
                                       if has_button(c, "submit")])
     await demo.press(draft[-1], "submit")

@@ -119,3 +119,11 @@ async def test_the_page_load_verifies_each_callback_url_like_the_console(demo: D
     assert "GET /wecom/callback (URL verification)" in titles
     again = await (await demo.client.get("/emulator/api/state")).json()
     assert [r["title"] for r in again["log"]].count("POST /feishu/events") == 1  # only once
+
+
+async def test_settle_answers_once_the_bot_is_quiet(demo: Demo) -> None:
+    await demo.say("dingtalk", "zhangsan", "报销 打车 45.5 昨天 去客户现场")
+    answer = await (await demo.client.get("/emulator/api/settle?quiet=0.2&within=10")).json()
+    assert answer == {"quiet": True}
+    assert demo.cards("dingtalk", "zhangsan")
+    assert (await demo.client.get("/emulator/api/settle?quiet=soon")).status == 400

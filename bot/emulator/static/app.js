@@ -198,6 +198,10 @@ async function click(entry, value, form, button) {
 }
 
 function sendFile(user, file) {
+  if (file.size > 5 * 1024 * 1024) {
+    toast(user, "图片大于 5 MB，请换一张", "error");
+    return;
+  }
   const reader = new FileReader();
   reader.onload = () => {
     const data = String(reader.result).split(",", 2)[1];
