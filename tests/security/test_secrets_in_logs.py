@@ -28,6 +28,7 @@ from tests.fakes.loopback import LoopDirectory, LoopPlatform, loop_factory
 from tests.fakes.wecom import FakeWecom, WecomCallbacks
 from tests.scenario.journey import DEPARTMENTS, USERS, Journey, journey_config
 from tests.scenario.test_journey import test_one_line_claim_to_paid as loopback_journey
+from tests.security.hostile import BACKEND_SECRET, CARD_PATH, NOWHERE, hostile_config
 from tests.wecom.conftest import AES_KEY, AGENT_ID, CORP_ID, TOKEN
 from tests.wecom.test_journey import EXAMPLE
 from tests.wecom.test_journey import test_file_approve_and_pay as wecom_journey
@@ -139,6 +140,25 @@ async def test_wecom_journey_through_errors_logs_no_secret_or_token(
     assert {fake.secret, TOKEN, AES_KEY} <= secrets and len(issued) >= 3
     assert capture.lines, "nothing was logged: the capture is broken"
     assert leaks(capture.lines, secrets) == {}
+
+
+async def test_refused_requests_on_secret_paths_log_no_secret(
+    tmp_path: Path, capture: Capture
+) -> None:
+    """Card callbacks (DingTalk) and Hesi messages are authenticated by a secret path segment;
+    a refusal must not write that path into the log."""
+    config = dataclasses.replace(
+        hostile_config(tmp_path),
+        backend=BackendConfig("webhook", NOWHERE + "/hook", BACKEND_SECRET,
+                              callback_token="hesi-callback-token-0123456789"),
+    )  # fmt: skip
+    async with TestClient(TestServer(create_app(config))) as client:
+        for path in (CARD_PATH, "/backend/hesi/hesi-callback-token-0123456789"):
+            for body in (b"", b"{", b"[" * 5000, b'{"flowId": "x"}'):
+                assert (await client.post(path, data=body)).status < 500
+        assert (await client.post("/backend/webhook", data=b"{}")).status == 401
+    assert capture.lines, "nothing was logged: the capture is broken"
+    assert leaks(capture.lines, set(secret_values(config))) == {}
 
 
 def _wecom_config(fake: FakeWecom, tmp_path: Path) -> Config:
