@@ -42,6 +42,7 @@ FUZZ = settings(
 )
 FRAMING = {"content-length", "transfer-encoding", "host", "connection", "expect", "upgrade"}
 PRINTABLE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
+URL_SAFE = st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="/?#%")
 
 header_names = st.sampled_from(
     ["X-Lark-Signature", "X-Lark-Request-Timestamp", "X-Lark-Request-Nonce", "timestamp",
@@ -216,6 +217,14 @@ async def test_backend_webhook(
         head = {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: sign(BACKEND_SECRET, stamp, update)}
         body = data.draw(mutated(update))
     await refused_without_trace(client, "POST", "/backend/webhook", body=body, head=head)
+
+
+@FUZZ
+@given(token=st.text(URL_SAFE, min_size=1, max_size=40), body=junk, head=headers)
+async def test_hesi_messages_on_a_guessed_path(
+    client: Any, token: str, body: bytes, head: dict[str, str]
+) -> None:
+    await refused_without_trace(client, "POST", f"/backend/hesi/{token}", body=body, head=head)
 
 
 @FUZZ
