@@ -1,4 +1,4 @@
-"""``claimbot serve | demo | check-config | outbox | directory``: the operator's entry points."""
+"""``claimbot serve | demo | check-config | outbox | directory | replay``: entry points."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.audit_verify import add_audit_parser, run_audit
 from bot.backends.outbox_admin import add_outbox_parser, run_outbox
 from bot.config import ConfigError, check_config, load_config, secret_values
 from bot.config_model import Config
+from bot.emulator.replay import add_replay_parser, run_replay
 from bot.logs import setup_logging
 
 
@@ -31,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("-c", "--config", required=True, help="path to config.toml")
     add_audit_parser(commands)
     add_outbox_parser(commands)
+    add_replay_parser(commands)
     directory = commands.add_parser("directory", help="the org directory file ([directory] file)")
     sync = directory.add_subparsers(dest="action", required=True).add_parser(
         "sync", help="reload the directory file and check its people against each platform"
@@ -59,9 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return _run(config)
     if args.command == "replay":
-        from bot.emulator.replay import replay_file
-
-        return asyncio.run(replay_file(Path(args.file), args.url, args.wait))
+        return run_replay(args)
     return _demo(args.data, args.host, args.port)
 
 

@@ -11,6 +11,7 @@ got on WeCom), so a fresh demo reproduces them.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
@@ -25,6 +26,21 @@ RETRY_EVERY = 0.25
 QUIET = 0.3  # seconds without a new message or card change: the bot is done reacting
 ACTION_FIELDS = ("platform", "user", "type", "text", "card", "value", "form", "data",
                  "content_type", "name")
+
+
+def add_replay_parser(commands: Any) -> None:
+    """``claimbot replay FILE [--url URL] [--wait S]`` on the CLI's subcommands."""
+    replay = commands.add_parser(
+        "replay", help="replay callbacks exported from the emulator page against a running demo"
+    )
+    replay.add_argument("file", help="JSON lines file (the page's 导出 JSONL)")
+    replay.add_argument("--url", default="http://127.0.0.1:8080", help="the demo server")
+    replay.add_argument("--wait", type=float, default=15.0,
+                        help="seconds to wait for a card a click needs")
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    return asyncio.run(replay_file(Path(args.file), args.url, args.wait))
 
 
 def read_actions(path: Path) -> list[dict[str, Any]]:
