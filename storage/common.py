@@ -153,6 +153,8 @@ def day_range(start: object, end: object) -> tuple[float, float]:
     if start > end:
         raise InvalidInput(f"start {start} is after end {end}")
     low = datetime.combine(start, time.min, UTC)
+    if end == date.max:  # the day after date.max does not exist: up to its last instant
+        return low.timestamp(), datetime.combine(end, time.max, UTC).timestamp()
     high = datetime.combine(end, time.min, UTC) + timedelta(days=1)
     return low.timestamp(), high.timestamp()
 

@@ -71,8 +71,11 @@ class ReminderSweeper:
             while True:
                 if await self._storage.acquire_lease(LEASE, self.owner, self._interval * 3):
                     await self.sweep()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
+                # that lands as the event is set, and shutdown would hang.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._woken.wait(), self._interval)
+                    async with asyncio.timeout(self._interval):
+                        await self._woken.wait()
                 self._woken.clear()
         finally:
             with contextlib.suppress(Exception):  # let another instance take over at once

@@ -174,6 +174,7 @@ async def test_claims_by_date_is_inclusive_in_utc(storage: Storage) -> None:
     two_days = await storage.claims_by_date(day.date(), day.date() + timedelta(days=1))
     assert len(two_days) == 3
     assert len(await storage.claims_by_date(date(2000, 1, 1), date(2100, 1, 1), limit=2)) == 2
+    assert len(await storage.claims_by_date(date.min, date.max)) == 4  # no overflow at the ends
     with pytest.raises(InvalidInput, match="after"):
         await storage.claims_by_date(date(2026, 5, 2), date(2026, 5, 1))
 
