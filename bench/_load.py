@@ -504,6 +504,47 @@ async def redis_up(url: str = REDIS_URL) -> bool:
         await client.aclose()
 
 
+# -- seeded storage (footprint, lists) ------------------------------------------------------
+
+
+def bench_claim(number: int, applicant: str, approver: str, platform: str = "feishu") -> Any:
+    """Claim number ``number``: one taxi item, waiting on ``approver`` at its first step."""
+    from datetime import UTC, date, datetime, timedelta
+    from decimal import Decimal
+
+    from storage.models import ApprovalStep, Claim, ClaimItem, ClaimStatus, Person
+
+    at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=number)
+    return Claim(
+        id=f"BX-2099-{number:06d}",
+        applicant=Person(platform, applicant, name="员工", department_id="market"),
+        items=(ClaimItem("taxi", Decimal("45.50"), date(2026, 1, 1), "打车去客户现场"),),
+        status=ClaimStatus.APPROVING,
+        created_at=at,
+        updated_at=at,
+        steps=(ApprovalStep("直属上级", (approver,)),),
+    )
+
+
+async def seed_claims(store: Any, count: int, mine: Sequence[tuple[str, str]] = (),
+                      per_user: int = 50, batch: int = 500) -> None:
+    """``count`` claims straight into ``store`` (batched commits). Each (applicant, approver)
+    pair in ``mine`` (the users whose lists are measured) gets ``per_user`` of them, spread over
+    the whole range, whatever ``count``; the rest belong to 1000 other people."""
+    from storage.models import ClaimWrite, Commit
+
+    every = max(1, count // (per_user * len(mine))) if mine else 0
+    for start in range(1, count + 1, batch):
+        claims = []
+        for n in range(start, min(start + batch, count + 1)):
+            if every and n % every == 0 and n // every <= per_user * len(mine):
+                applicant, approver = mine[(n // every) % len(mine)]
+            else:
+                applicant, approver = f"u{n % 1000:04d}", f"m{n % 97:03d}"
+            claims.append(bench_claim(n, applicant, approver))
+        await store.commit(Commit(claims=[ClaimWrite(c, None) for c in claims]))
+
+
 # -- in-process servers (the per-platform scripts) ------------------------------------------
 
 
