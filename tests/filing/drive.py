@@ -46,6 +46,7 @@ ClientMaker = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 TEXT = "text"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF a receipt"
+FILE_TYPES = {".pdf": "application/pdf", ".ofd": "application/ofd", ".xml": "text/xml"}
 INVOICE = "26312000000012345678"  # a 20-digit 数电票 number
 CLAIM_ID = re.compile(r"BX-\d{4}-\d{6}")
 # user id, name, manager: 张三 and 钱七 both report to 李四.
@@ -196,6 +197,10 @@ class Driver:
     async def send_image(self, user: str, data: bytes = JPEG) -> None:
         raise NotImplementedError
 
+    async def send_file(self, user: str, data: bytes, name: str) -> None:
+        """A file (an e-invoice PDF or OFD) as the platform delivers one sent in a chat."""
+        raise NotImplementedError
+
     async def click(self, user: str, card: Seen, prefix: str, **form: str) -> Answer:
         raise NotImplementedError
 
@@ -234,6 +239,13 @@ class FeishuDriver(Driver):
         self.fake.add_resource(message_id, "img_v3_receipt", data, "image/jpeg")
         await self._post("/feishu/events", self.callbacks.message(
             user, {"image_key": "img_v3_receipt"}, msg_type="image", message_id=message_id))
+
+    async def send_file(self, user: str, data: bytes, name: str) -> None:
+        message_id, file_key = f"om_{uuid.uuid4().hex}", f"file_v3_{uuid.uuid4().hex}"
+        self.fake.add_resource(message_id, file_key, data, FILE_TYPES[name[-4:]], name)
+        await self._post("/feishu/events", self.callbacks.message(
+            user, {"file_key": file_key, "file_name": name}, msg_type="file",
+            message_id=message_id))
 
     async def click(self, user: str, card: Seen, prefix: str, **form: str) -> Answer:
         payload = self.callbacks.card_action(
@@ -301,6 +313,13 @@ class WecomDriver(Driver):
     async def send_image(self, user: str, data: bytes = JPEG) -> None:
         media_id = f"MEDIA_{uuid.uuid4().hex}"
         self.fake.add_media(media_id, data, "image/jpeg")
+        await self._post(self.callbacks.image(user, media_id))
+
+    async def send_file(self, user: str, data: bytes, name: str) -> None:
+        """A self-built app's callback never carries a file (no ``file`` MsgType): whatever
+        reaches the bot arrives as an image message whose media is the file's bytes."""
+        media_id = f"MEDIA_{uuid.uuid4().hex}"
+        self.fake.add_media(media_id, data, FILE_TYPES[name[-4:]])
         await self._post(self.callbacks.image(user, media_id))
 
     async def click(self, user: str, card: Seen, prefix: str, **form: str) -> Answer:
@@ -380,6 +399,12 @@ class DingtalkDriver(Driver):
         self.fake.files[code] = data
         await self._robot(robot_payload(sender=user, nick=NAMES[user], msgtype="picture",
                                         content={"downloadCode": code}))
+
+    async def send_file(self, user: str, data: bytes, name: str) -> None:
+        code = f"dc-{uuid.uuid4().hex}"
+        self.fake.files[code] = data
+        await self._robot(robot_payload(sender=user, nick=NAMES[user], msgtype="file",
+                                        content={"downloadCode": code, "fileName": name}))
 
     async def click(self, user: str, card: Seen, prefix: str, **form: str) -> Answer:
         """A button as DingTalk reports it: its ``action`` and ``reason`` params, plus ``form``."""

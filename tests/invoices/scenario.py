@@ -1,0 +1,67 @@
+"""One e-invoice journey, run on each platform through its real callbacks (tests/filing/drive.py).
+
+张三 sends a 数电票 as PDF: the draft comes prefilled (amount = 价税合计, date, category
+guessed from the line items, invoice number) and he submits it. 钱七 sends the same invoice
+as OFD in a claim of her own: her draft carries the same invoice, and her submit is refused
+naming 张三's claim.
+What each of them got is read at the platform's fake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+from bot.config_model import CompanyConfig
+from tests.einvoice.gen_ofd import invoice_ofd
+from tests.einvoice.gen_pdf import invoice_pdf
+from tests.einvoice.specs import COMPANY_ID, COMPANY_NAME, DIGITAL_NORMAL, Spec
+from tests.filing.drive import Driver, Seen
+
+# Issued a few days ago, so the date is plausible whenever the suite runs.
+LUNCH: Spec = replace(DIGITAL_NORMAL, issued=date.today() - timedelta(days=3),
+                      number="26312000000000000077")
+
+
+def with_company(driver: Driver) -> None:
+    """The fixtures' buyer is the company (before ``start``)."""
+    driver.config = replace(driver.config, company=CompanyConfig(COMPANY_NAME, COMPANY_ID))
+
+
+def assert_prefilled(draft: Seen) -> None:
+    """The draft card shows what the invoice says."""
+    assert f"¥{LUNCH.total}" in draft.text, draft.text
+    assert LUNCH.issued.isoformat() in draft.text, draft.text
+    assert "餐费" in draft.text, draft.text
+    assert LUNCH.number in draft.text, draft.text
+    assert draft.attachments == 1, draft.text
+
+
+async def pdf_then_same_invoice_as_ofd(d: Driver) -> tuple[Seen, str]:
+    """The journey; returns 张三's submitted draft and the message that refused 钱七."""
+    await d.send_file("zhangsan", invoice_pdf(LUNCH), "发票.pdf")
+    told = d.texts_to("zhangsan")[-1]
+    assert told.startswith(
+        f"已从发票读取：数电普票 示例餐饮管理有限公司 ¥{LUNCH.total}（{LUNCH.issued.isoformat()}）"
+    ), told
+    assert "按“*餐饮服务*”判断为 餐费" in told, told
+    draft = d.last_card("zhangsan", "claim_draft")
+    assert_prefilled(draft)
+
+    await d.click("zhangsan", draft, "submit:")
+    request = d.last_card("lisi", "approval_request")
+    assert request.claim_id == draft.claim_id and f"¥{LUNCH.total}" in request.text
+    assert d.cards_to("zhangsan", "claim_draft") == []
+
+    await d.send_file("qianqi", invoice_ofd(LUNCH), "发票.ofd")
+    second = d.last_card("qianqi", "claim_draft")
+    assert second.claim_id != draft.claim_id
+    assert_prefilled(second)
+    answer = await d.click("qianqi", second, "submit:")
+    refused = d.texts_to("qianqi")[-1]
+    assert draft.claim_id in refused and "张三" in refused, refused
+    assert answer.toast and refused.startswith(answer.toast.rstrip("…")), answer.toast
+    # Nothing moved: 钱七's claim is still a draft, 李四 was asked about 张三's claim only.
+    assert d.last_card("qianqi", "claim_draft").claim_id == second.claim_id
+    assert [c.claim_id for c in d.cards_to("lisi", "approval_request")] == [draft.claim_id]
+    return draft, refused

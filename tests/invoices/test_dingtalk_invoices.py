@@ -1,0 +1,35 @@
+"""E-invoices on DingTalk in Stream mode: the invoice arrives as a robot ``file`` message over
+the socket (its ``downloadCode`` exchanged for a download URL), clicks as card callback frames."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.dingtalk import FakeDingtalk
+from tests.filing.drive import ClientMaker, DingtalkDriver
+from tests.invoices.scenario import pdf_then_same_invoice_as_ofd, with_company
+
+DOWNLOAD = "/v1.0/robot/messageFiles/download"
+
+
+@pytest.fixture
+async def dingtalk(aiohttp_client: ClientMaker, tmp_path: Path) -> AsyncIterator[DingtalkDriver]:
+    fake = FakeDingtalk()
+    await fake.start()
+    driver = DingtalkDriver(aiohttp_client, tmp_path, fake, "stream")
+    with_company(driver)
+    await driver.start()
+    yield driver
+    await driver.stop()
+    await fake.close()
+
+
+async def test_pdf_prefills_then_the_same_invoice_as_ofd_is_refused(
+    dingtalk: DingtalkDriver,
+) -> None:
+    await pdf_then_same_invoice_as_ofd(dingtalk)
+    downloads = [c.body["downloadCode"] for c in dingtalk.fake.calls if c.path == DOWNLOAD]
+    assert len(downloads) == 2 and all(code in dingtalk.fake.files for code in downloads)
