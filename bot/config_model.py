@@ -15,7 +15,10 @@ DingtalkMode = Literal["stream", "http"]
 BackendKind = Literal["webhook", "hesi", "none"]
 FieldKind = Literal["text", "number", "money", "date"]
 # Policy rules a category may break; each raises a flag of the same name (a warning by default).
-PolicyRule = Literal["max_per_item", "receipt_required", "future_date", "too_old", "weekend"]
+PolicyRule = Literal[
+    "max_per_item", "receipt_required", "future_date", "too_old", "weekend", "over_budget"
+]
+BudgetPeriod = Literal["month", "quarter", "year"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +169,17 @@ class InvoicesConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetConfig:
+    """``[[budgets]]``: what a department may spend in each calendar period (handlers.budgets)."""
+
+    department: str  # department id or name, as the applicant's department on the claim
+    period: BudgetPeriod
+    amount: Decimal
+    categories: tuple[str, ...] = ()  # only items of these category codes count; () = all
+    block: bool = False  # an over-budget claim cannot be submitted (else the flag only warns)
+
+
+@dataclass(frozen=True, slots=True)
 class DirectoryConfig:
     file: str = ""  # an HR export (CSV or TOML) that fills or overrides the platforms' org chart
 
@@ -184,6 +198,7 @@ class Config:
     approval: ApprovalConfig = field(default_factory=ApprovalConfig)
     directory: DirectoryConfig = field(default_factory=DirectoryConfig)
     invoices: InvoicesConfig = field(default_factory=InvoicesConfig)
+    budgets: tuple[BudgetConfig, ...] = ()
 
     @property
     def platforms(self) -> tuple[str, ...]:

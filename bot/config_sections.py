@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, cast, get_args
 
 from bot import config_checks as checks
+from bot.config_budgets import build_budgets
 from bot.config_checks import (
     Table,
     approver_problem,
@@ -86,6 +87,7 @@ def build_config(
         approval=build_approval(section("approval"), categories, finance),
         directory=build_directory(section("directory")),
         invoices=build_invoices(section("invoices")),
+        budgets=build_budgets(root.tables("budgets"), categories),
     )
     root.finish()
     return config

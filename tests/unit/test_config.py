@@ -752,3 +752,89 @@ def test_the_metrics_token_is_a_secret() -> None:
     config = parse_config(example(), {"CLAIMBOT_SERVER__METRICS_TOKEN": token})
     assert config.server.metrics_token == token
     assert token in secret_values(config)
+
+
+# ── [[budgets]] ──────────────────────────────────────────────────────────────────────────
+
+
+BUDGET = {"department": "市场部", "period": "month", "amount": "50000.00"}
+
+
+def with_budgets(*budgets: dict[str, object]) -> dict[str, Any]:
+    return changed((("budgets",), [dict(budget) for budget in budgets]))
+
+
+def test_budgets_load_with_decimal_amounts_and_sorted_categories() -> None:
+    config = parse_config(
+        with_budgets(
+            BUDGET,
+            {"department": "d_sales", "period": "quarter", "amount": 20000,
+             "categories": ["travel", "entertainment"], "block": True},
+        ),
+        {},
+    )
+    first, second = config.budgets
+    assert (first.department, first.period) == ("市场部", "month")
+    assert first.amount == Decimal("50000.00")
+    assert first.categories == () and first.block is False
+    assert second.amount == Decimal("20000.00") and second.block is True
+    assert second.categories == ("entertainment", "travel")
+
+
+def test_no_budgets_by_default() -> None:
+    assert load_config(EXAMPLE, environ={}).budgets == ()
+
+
+def test_over_budget_is_a_known_policy_rule() -> None:
+    data = changed(
+        edit("approval.steps[1].flags", ["over_budget"]),
+        edit("categories[0].block", ["over_budget"]),
+    )
+    config = parse_config(data, {})
+    assert config.approval.steps[1].flags == ("over_budget",)
+    assert config.categories[0].block == ("over_budget",)
+
+
+@pytest.mark.parametrize(
+    ("budget", "expected"),
+    [
+        pytest.param({**BUDGET, "amount": 500.0}, f"budgets[0].amount: {NOT_FLOAT}".replace(
+            "300.00", "500.00"), id="amount-float"),
+        pytest.param({**BUDGET, "amount": "-1"}, "budgets[0].amount: must not be negative",
+                     id="amount-negative"),
+        pytest.param({**BUDGET, "amount": "1.234"}, "budgets[0].amount: must have at most two",
+                     id="amount-places"),
+        pytest.param({"department": "市场部", "period": "month"}, "budgets[0].amount: required",
+                     id="amount-missing"),
+        pytest.param({**BUDGET, "department": " "}, "budgets[0].department: required",
+                     id="department-blank"),
+        pytest.param({**BUDGET, "period": "week"},
+                     'budgets[0].period: must be one of "month" | "quarter" | "year"',
+                     id="period-unknown"),
+        pytest.param({"department": "市场部", "amount": "1"}, "budgets[0].period: required",
+                     id="period-missing"),
+        pytest.param({**BUDGET, "categories": ["golf"]},
+                     "budgets[0].categories: unknown category 'golf'", id="category-unknown"),
+        pytest.param({**BUDGET, "block": "yes"}, "budgets[0].block: must be true or false",
+                     id="block-type"),
+        pytest.param({**BUDGET, "amout": "1"},
+                     "budgets[0].amout: unknown key (did you mean 'amount'?)", id="typo"),
+    ],
+)
+def test_budget_problems_name_their_key(budget: dict[str, object], expected: str) -> None:
+    problems = problems_of(with_budgets(budget))
+    assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_two_budgets_for_the_same_scope_clash() -> None:
+    problems = problems_of(with_budgets(BUDGET, {**BUDGET, "amount": "1.00"}))
+    assert any(p.startswith("budgets[1].department: budgets[0] already sets the month budget")
+               for p in problems), problems
+    # another period or another set of categories is a different budget
+    parse_config(with_budgets(BUDGET, {**BUDGET, "period": "year"},
+                              {**BUDGET, "categories": ["meal"]}), {})
+
+
+def test_budgets_must_be_an_array_of_tables() -> None:
+    problems = problems_of(changed((("budgets",), {"department": "x"})))
+    assert "budgets: must be an array of tables ([[budgets]])" in problems
