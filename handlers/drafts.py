@@ -94,8 +94,9 @@ def invoice_summary(ctx: HandlerContext, found: Prefill) -> str:
     guess = ""
     if category is not None:
         guess = say("invoice_category", ctx.lang, name=category.name, reason=found.category_reason)
-    return say("invoice_read", ctx.lang, kind=facts["kind"], seller=facts["seller"],
-               total=facts["total"] or "?", date=facts["date"] or "?", guess=guess)
+    invoice = " ".join(part for part in (facts["kind"], facts["seller"]) if part)  # a QR: no seller
+    return say("invoice_read", ctx.lang, invoice=invoice, total=facts["total"] or "?",
+               date=facts["date"] or "?", guess=guess)
 
 
 def ask(ctx: HandlerContext, conversation: Conversation, field: str) -> None:

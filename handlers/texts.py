@@ -24,7 +24,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "field_invalid": "“{label}”的格式不对，请重新输入。",
         "files_unsupported": "暂时无法接收这个平台的文件。",
         "file_too_large": "文件太大（上限 {limit} MB），请压缩后再发。",
-        "invoice_read": "已从发票读取：{kind} {seller} ¥{total}（{date}）{guess}。如有不对，"
+        "invoice_read": "已从发票读取：{invoice} ¥{total}（{date}）{guess}。如有不对，"
         "发送“类别改成 …”“金额改成 …”修改。",
         "invoice_category": "，按“{reason}”判断为 {name}",
         "file_unsupported": "无法识别文件“{name}”：请发送图片（JPG/PNG）、PDF、OFD 或 XML 票据。",
@@ -85,7 +85,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "field_invalid": "\"{label}\" is not in the right form; please enter it again.",
         "files_unsupported": "Files from this platform cannot be received yet.",
         "file_too_large": "The file is too large (limit {limit} MB); please send a smaller one.",
-        "invoice_read": "Read from the invoice: {kind} {seller} ¥{total} ({date}){guess}. If "
+        "invoice_read": "Read from the invoice: {invoice} ¥{total} ({date}){guess}. If "
         "anything is wrong, send \"category taxi\" or \"amount 50\".",
         "invoice_category": ", filed as {name} because of \"{reason}\"",
         "file_unsupported": "\"{name}\" is not a receipt I can read: send an image (JPG/PNG), "

@@ -37,6 +37,32 @@ def assert_prefilled(draft: Seen) -> None:
     assert draft.attachments == 1, draft.text
 
 
+async def refused_as_ofd(d: Driver, holder: Seen) -> str:
+    """钱七 sends the same invoice as OFD: her draft carries it, her submit is refused naming
+    ``holder`` (张三's claim), and nothing moves; returns the refusal as she was told it."""
+    await d.send_file("qianqi", invoice_ofd(LUNCH), "发票.ofd")
+    second = d.last_card("qianqi", "claim_draft")
+    assert second.claim_id != holder.claim_id
+    assert_prefilled(second)
+    answer = await d.click("qianqi", second, "submit:")
+    refused = d.texts_to("qianqi")[-1]
+    assert holder.claim_id in refused and "张三" in refused, refused
+    assert answer.toast and refused.startswith(answer.toast.rstrip("…")), answer.toast
+    # Nothing moved: 钱七's claim is still a draft, 李四 was asked about 张三's claim only.
+    assert d.last_card("qianqi", "claim_draft").claim_id == second.claim_id
+    assert [c.claim_id for c in d.cards_to("lisi", "approval_request")] == [holder.claim_id]
+    return refused
+
+
+async def submitted(d: Driver, draft: Seen) -> None:
+    """张三 submits: 李四 is asked to approve, showing the invoice."""
+    await d.click("zhangsan", draft, "submit:")
+    request = d.last_card("lisi", "approval_request")
+    assert request.claim_id == draft.claim_id and f"¥{LUNCH.total}" in request.text
+    assert LUNCH.number in request.text
+    assert d.cards_to("zhangsan", "claim_draft") == []
+
+
 async def pdf_then_same_invoice_as_ofd(d: Driver) -> tuple[Seen, str]:
     """The journey; returns 张三's submitted draft and the message that refused 钱七."""
     await d.send_file("zhangsan", invoice_pdf(LUNCH), "发票.pdf")
@@ -48,20 +74,5 @@ async def pdf_then_same_invoice_as_ofd(d: Driver) -> tuple[Seen, str]:
     draft = d.last_card("zhangsan", "claim_draft")
     assert_prefilled(draft)
 
-    await d.click("zhangsan", draft, "submit:")
-    request = d.last_card("lisi", "approval_request")
-    assert request.claim_id == draft.claim_id and f"¥{LUNCH.total}" in request.text
-    assert d.cards_to("zhangsan", "claim_draft") == []
-
-    await d.send_file("qianqi", invoice_ofd(LUNCH), "发票.ofd")
-    second = d.last_card("qianqi", "claim_draft")
-    assert second.claim_id != draft.claim_id
-    assert_prefilled(second)
-    answer = await d.click("qianqi", second, "submit:")
-    refused = d.texts_to("qianqi")[-1]
-    assert draft.claim_id in refused and "张三" in refused, refused
-    assert answer.toast and refused.startswith(answer.toast.rstrip("…")), answer.toast
-    # Nothing moved: 钱七's claim is still a draft, 李四 was asked about 张三's claim only.
-    assert d.last_card("qianqi", "claim_draft").claim_id == second.claim_id
-    assert [c.claim_id for c in d.cards_to("lisi", "approval_request")] == [draft.claim_id]
-    return draft, refused
+    await submitted(d, draft)
+    return draft, await refused_as_ofd(d, draft)

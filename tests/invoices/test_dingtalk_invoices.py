@@ -1,5 +1,6 @@
-"""E-invoices on DingTalk in Stream mode: the invoice arrives as a robot ``file`` message over
-the socket (its ``downloadCode`` exchanged for a download URL), clicks as card callback frames."""
+"""E-invoices on DingTalk: the invoice arrives as a robot ``file`` message (its ``downloadCode``
+exchanged for a download URL), in Stream mode over the socket with clicks as card callback
+frames, and in HTTP mode as signed robot callbacks and the card callback route."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from tests.invoices.scenario import pdf_then_same_invoice_as_ofd, with_company
 DOWNLOAD = "/v1.0/robot/messageFiles/download"
 
 
-@pytest.fixture
-async def dingtalk(aiohttp_client: ClientMaker, tmp_path: Path) -> AsyncIterator[DingtalkDriver]:
+@pytest.fixture(params=["stream", "http"])
+async def dingtalk(
+    request: pytest.FixtureRequest, aiohttp_client: ClientMaker, tmp_path: Path
+) -> AsyncIterator[DingtalkDriver]:
     fake = FakeDingtalk()
     await fake.start()
-    driver = DingtalkDriver(aiohttp_client, tmp_path, fake, "stream")
+    driver = DingtalkDriver(aiohttp_client, tmp_path, fake, request.param)
     with_company(driver)
     await driver.start()
     yield driver
