@@ -77,6 +77,16 @@ def test_picture_becomes_a_downloadable_file_ref() -> None:
     assert [(f.kind, f.handle, f.message_id) for f in event.files] == [("image", "dc-1", "m1")]
 
 
+def test_file_becomes_a_downloadable_file_ref_with_its_name() -> None:
+    content = {"downloadCode": "dc-3", "fileName": "发票.pdf"}
+    payload = robot_payload(msgtype="file", content=content, msg_id="m3")
+    [event] = adapter().decode(robot_request(payload)).events
+    assert isinstance(event, MessageEvent)
+    assert [(f.kind, f.handle, f.message_id, f.name) for f in event.files] == [
+        ("file", "dc-3", "m3", "发票.pdf")
+    ]
+
+
 def test_rich_text_joins_text_and_collects_pictures() -> None:
     parts = [{"text": "报销 "}, {"downloadCode": "dc-2"}, {"text": "餐费 88"}]
     payload = robot_payload(msgtype="richText", content={"richText": parts})
