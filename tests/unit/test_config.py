@@ -757,7 +757,7 @@ def test_the_metrics_token_is_a_secret() -> None:
 # ── [[budgets]] ──────────────────────────────────────────────────────────────────────────
 
 
-BUDGET = {"department": "市场部", "period": "month", "amount": "50000.00"}
+BUDGET: dict[str, object] = {"department": "市场部", "period": "month", "amount": "50000.00"}
 
 
 def with_budgets(*budgets: dict[str, object]) -> dict[str, Any]:
