@@ -21,9 +21,14 @@ router = Router()
 
 
 async def invoice_conflicts(ctx: HandlerContext, claim: Claim) -> list[str]:
-    """A message per invoice that already backs another live claim, naming that claim."""
+    """A message per invoice that already backs another live claim, naming that claim, or that
+    backs more than one item of this claim (one invoice sent as PDF and OFD is one invoice)."""
     problems = []
-    for key in claim.invoice_keys:
+    keys = claim.invoice_keys
+    for key in sorted(set(keys)):
+        if keys.count(key) > 1:
+            problems.append(say("invoice_repeated", ctx.lang, invoice=key, count=keys.count(key)))
+    for key in dict.fromkeys(keys):
         holder_id = await ctx.storage.invoice_holder(key)
         if holder_id and holder_id != claim.id:
             holder = await ctx.storage.get_claim(holder_id)
