@@ -253,7 +253,7 @@ function appendLog(record) {
   const item = el("li", "log-" + record.direction);
   const arrow = { callback: "→ 服务器", reply: "← 应答", api: "服务器 →" }[record.direction] || "";
   const line = el("div", "log-line");
-  line.appendChild(el("span", "log-time", new Date(record.at * 1000).toLocaleTimeString()));
+  line.appendChild(el("span", "log-time", new Date(record.at * 1000).toLocaleTimeString("zh-CN", { hour12: false })));
   line.appendChild(el("span", "log-platform", PLATFORM_NAMES[record.platform] || record.platform));
   line.appendChild(el("span", "log-dir", arrow));
   line.appendChild(el("span", "log-title", record.title));
