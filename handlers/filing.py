@@ -139,7 +139,10 @@ async def receive_files(ctx: HandlerContext, conversation: Conversation) -> None
         data, _claimed = await download(file)
         content_type = receipt_type(data)
         if content_type is None:
-            ctx.send(Text(reply_to(ctx), say("file_unsupported", ctx.lang, name=file.name)))
+            # An image message carries no file name.
+            unsupported = (say("file_unsupported", ctx.lang, name=file.name) if file.name
+                           else say("file_unsupported_unnamed", ctx.lang))
+            ctx.send(Text(reply_to(ctx), unsupported))
             return
         try:
             found = await read_prefill(data, content_type, ctx.config, ctx.now.date())

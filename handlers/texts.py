@@ -28,6 +28,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "发送“类别改成 …”“金额改成 …”修改。",
         "invoice_category": "，按“{reason}”判断为 {name}",
         "file_unsupported": "无法识别文件“{name}”：请发送图片（JPG/PNG）、PDF、OFD 或 XML 票据。",
+        "file_unsupported_unnamed": "无法识别文件：请发送图片（JPG/PNG）、PDF、OFD 或 XML 票据。",
         "ask_category": "这是哪一类费用？",
         "ask_amount": "金额是多少？",
         "ask_spent_on": "这笔费用是哪天发生的？",
@@ -90,6 +91,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "anything is wrong, send \"category taxi\" or \"amount 50\".",
         "invoice_category": ", filed as {name} because of \"{reason}\"",
         "file_unsupported": "\"{name}\" is not a receipt I can read: send an image (JPG/PNG), "
+        "a PDF, OFD or XML invoice.",
+        "file_unsupported_unnamed": "This is not a receipt I can read: send an image (JPG/PNG), "
         "a PDF, OFD or XML invoice.",
         "ask_category": "Which category is this expense?",
         "ask_amount": "What is the amount?",

@@ -70,6 +70,11 @@ def filing_config(tmp_path: Path, **platform: Any) -> Config:
     )
 
 
+def file_type(name: str) -> str:
+    """The content type a platform serves a sent file with (the bot goes by the bytes)."""
+    return FILE_TYPES.get(Path(name).suffix, "application/octet-stream")
+
+
 def card_name(title: str) -> str:
     labels = sorted(((translate(k), n) for n, k in TITLES.items()), key=lambda p: -len(p[0]))
     return next((name for label, name in labels if title.startswith(label)), "prompt")
@@ -242,7 +247,7 @@ class FeishuDriver(Driver):
 
     async def send_file(self, user: str, data: bytes, name: str) -> None:
         message_id, file_key = f"om_{uuid.uuid4().hex}", f"file_v3_{uuid.uuid4().hex}"
-        self.fake.add_resource(message_id, file_key, data, FILE_TYPES[name[-4:]], name)
+        self.fake.add_resource(message_id, file_key, data, file_type(name), name)
         await self._post("/feishu/events", self.callbacks.message(
             user, {"file_key": file_key, "file_name": name}, msg_type="file",
             message_id=message_id))
@@ -319,7 +324,7 @@ class WecomDriver(Driver):
         """A self-built app's callback never carries a file (no ``file`` MsgType): whatever
         reaches the bot arrives as an image message whose media is the file's bytes."""
         media_id = f"MEDIA_{uuid.uuid4().hex}"
-        self.fake.add_media(media_id, data, FILE_TYPES[name[-4:]])
+        self.fake.add_media(media_id, data, file_type(name))
         await self._post(self.callbacks.image(user, media_id))
 
     async def click(self, user: str, card: Seen, prefix: str, **form: str) -> Answer:

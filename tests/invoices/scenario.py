@@ -76,3 +76,16 @@ async def pdf_then_same_invoice_as_ofd(d: Driver) -> tuple[Seen, str]:
 
     await submitted(d, draft)
     return draft, await refused_as_ofd(d, draft)
+
+
+async def unreadable_files_change_nothing(d: Driver, *, named: bool = True) -> None:
+    """A truncated invoice and a file that is no receipt each get a message, and no claim."""
+    await d.send_file("zhangsan", invoice_pdf(LUNCH)[:400], "发票.pdf")
+    assert d.texts_to("zhangsan") == ["文件已损坏或不完整，无法打开。请重新下载发票后再发送。"]
+    await d.send_file("zhangsan", b"PK\x03\x04 not an OFD", "发票.ofd")
+    await d.send_file("zhangsan", b"%!PS-Adobe-3.0 not a receipt", "发票.ps")
+    told = d.texts_to("zhangsan")
+    assert len(told) == 3, told
+    assert told[2] == ("无法识别文件“发票.ps”：" if named else "无法识别文件：") + (
+        "请发送图片（JPG/PNG）、PDF、OFD 或 XML 票据。")
+    assert d.cards_to("zhangsan") == []

@@ -11,7 +11,11 @@ import pytest
 
 from tests.fakes.dingtalk import FakeDingtalk
 from tests.filing.drive import ClientMaker, DingtalkDriver
-from tests.invoices.scenario import pdf_then_same_invoice_as_ofd, with_company
+from tests.invoices.scenario import (
+    pdf_then_same_invoice_as_ofd,
+    unreadable_files_change_nothing,
+    with_company,
+)
 
 DOWNLOAD = "/v1.0/robot/messageFiles/download"
 
@@ -36,3 +40,7 @@ async def test_pdf_prefills_then_the_same_invoice_as_ofd_is_refused(
     await pdf_then_same_invoice_as_ofd(dingtalk)
     downloads = [c.body["downloadCode"] for c in dingtalk.fake.calls if c.path == DOWNLOAD]
     assert len(downloads) == 2 and all(code in dingtalk.fake.files for code in downloads)
+
+
+async def test_unreadable_files_get_a_message_and_change_nothing(dingtalk: DingtalkDriver) -> None:
+    await unreadable_files_change_nothing(dingtalk)

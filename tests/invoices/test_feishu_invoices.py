@@ -12,7 +12,12 @@ from tests.einvoice.gen_ofd import invoice_ofd
 from tests.einvoice.gen_pdf import invoice_pdf
 from tests.fakes.feishu import FakeFeishu
 from tests.filing.drive import ClientMaker, FeishuDriver
-from tests.invoices.scenario import LUNCH, pdf_then_same_invoice_as_ofd, with_company
+from tests.invoices.scenario import (
+    LUNCH,
+    pdf_then_same_invoice_as_ofd,
+    unreadable_files_change_nothing,
+    with_company,
+)
 
 
 @pytest.fixture
@@ -45,3 +50,7 @@ async def test_the_same_invoice_twice_in_one_claim_is_refused(feishu: FeishuDriv
     assert refused.toast == f"暂时不能提交：发票 {LUNCH.number} 在本报销单中用了 2 次"
     assert d.cards_to("lisi") == []
     assert d.last_card("zhangsan", "claim_draft").claim_id == draft.claim_id
+
+
+async def test_unreadable_files_get_a_message_and_change_nothing(feishu: FeishuDriver) -> None:
+    await unreadable_files_change_nothing(feishu)

@@ -22,6 +22,7 @@ from tests.invoices.scenario import (
     pdf_then_same_invoice_as_ofd,
     refused_as_ofd,
     submitted,
+    unreadable_files_change_nothing,
     with_company,
 )
 
@@ -58,3 +59,7 @@ async def test_a_photo_of_the_invoice_prefills_then_the_ofd_is_refused(wecom: We
 
     await submitted(d, draft)
     await refused_as_ofd(d, draft)
+
+
+async def test_unreadable_files_get_a_message_and_change_nothing(wecom: WecomDriver) -> None:
+    await unreadable_files_change_nothing(wecom, named=False)
