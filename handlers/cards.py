@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.dispatcher import HandlerContext
+from handlers.budgets import BudgetStatus, budget_line, over_budget_flags
 from handlers.policy import claim_flags
 from handlers.views import action, claim_view, decision_label, list_entry, shown_time
 from storage.models import Claim, ClaimStatus
@@ -42,16 +44,20 @@ def status_data(claim: Claim, names: dict[str, str], ctx: HandlerContext) -> dic
 
 
 def approval_request_data(
-    claim: Claim, names: dict[str, str], ctx: HandlerContext
+    claim: Claim, names: dict[str, str], ctx: HandlerContext,
+    budget: Sequence[BudgetStatus] = (),
 ) -> dict[str, Any]:
+    """``budget``: handlers.budgets.budget_statuses of the claim, for its budget line and flag."""
     step = claim.steps[claim.current_step]
     following = claim.steps[claim.current_step + 1] if claim.current_step + 1 < len(
         claim.steps) else None
     nxt = ""
     if following is not None:
         nxt = following.name + "：" + "、".join(names.get(a, a) for a in following.approvers)
+    view = _view(claim, names, ctx)
+    view["flags"] += [f.view(ctx.lang) for f in over_budget_flags(budget, claim, ctx.config)]
     return {
-        "claim": _view(claim, names, ctx),
+        "claim": view,
         "step": {
             "name": step.name,
             "index": claim.current_step + 1,
@@ -59,7 +65,7 @@ def approval_request_data(
             "reason": step.reason,
             "next": nxt,
         },
-        "budget": "",
+        "budget": budget_line(budget, ctx.lang),
         "actions": {verb: action(verb, claim) for verb in ("approve", "reject", "return")},
         "reject_reasons": REJECT_REASONS.get(ctx.lang, REJECT_REASONS["zh-CN"]),
     }

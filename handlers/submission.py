@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.dispatcher import HandlerContext, Router
-from bot.replies import CardUpdate, InlineReply, Text, Toast
+from bot.replies import Card, CardUpdate, InlineReply, Recipient, Text, Toast
 from handlers import workflow as wf
-from handlers.approvals import load_for_action, send_approval_cards, send_finance_notices
-from handlers.cards import status_data
+from handlers.approvals import load_for_action, send_finance_notices
+from handlers.budgets import BudgetStatus, budget_statuses, over_budget_flags
+from handlers.cards import approval_request_data, status_data
 from handlers.common import actor_of, audit, display_names, reply_to, save, toast
 from handlers.conversation import forget, load, store
 from handlers.drafts import show_draft
@@ -57,6 +59,8 @@ async def submit(ctx: HandlerContext) -> None:
                                  "claim_status", status_data(claim, names, ctx))
         return
     flags = claim_flags(claim, ctx.config, ctx.now.date())
+    budget = await budget_statuses(ctx.storage, ctx.config, claim, ctx.now)
+    flags += over_budget_flags(budget, claim, ctx.config)
     problems = [f.text(ctx.lang) for f in blocking(flags)] + await invoice_conflicts(ctx, claim)
     if problems:
         audit(ctx, claim.id, "submit_blocked", "；".join(problems))
@@ -65,17 +69,21 @@ async def submit(ctx: HandlerContext) -> None:
         # Also as a message: a toast is brief, and WeCom's is a 20-character button label.
         ctx.send(Text(reply_to(ctx), refusal))
         return
-    await route_and_announce(ctx, claim, submitted, [f.zh for f in flags])
+    await route_and_announce(ctx, claim, submitted, [f.zh for f in flags],
+                             rules=[f.rule for f in flags], budget=budget)
 
 
 async def route_and_announce(
-    ctx: HandlerContext, before: Claim, submitted: Claim, flags: list[str]
+    ctx: HandlerContext, before: Claim, submitted: Claim, flags: list[str], *,
+    rules: Sequence[str] = (), budget: Sequence[BudgetStatus] = (),
 ) -> None:
+    """``flags`` are stored in their words; routing matches a step's ``flags`` to ``rules``."""
     org = ctx.org()
     policy = RoutingPolicy.from_config(ctx.config, submitted.platform)
     plan = None
     if org is not None:
-        plan = await plan_route_detailed(submitted, ctx.config.approval.steps, org, policy)
+        flagged = replace(submitted, flags=tuple(rules))
+        plan = await plan_route_detailed(flagged, ctx.config.approval.steps, org, policy)
     if plan is None or (not plan.steps and plan.skipped):
         audit(ctx, before.id, "submit_blocked", "no approver could be resolved")
         ctx.inline = toast(say("no_route", ctx.lang), "error")
@@ -91,7 +99,10 @@ async def route_and_announce(
     for template in ("claim_status", "claim_draft"):
         ctx.send(CardUpdate(routed.id, template, "claim_status", status, ctx.lang))
     if routed.status is ClaimStatus.APPROVING:
-        send_approval_cards(ctx, routed, names)
+        data = approval_request_data(routed, names, ctx, budget)  # as send_approval_cards, +budget
+        for approver in routed.pending_approvers:
+            ctx.send(Card(Recipient(routed.platform, user_id=approver), "approval_request", data,
+                          claim_id=routed.id, lang=ctx.lang))
     else:
         send_finance_notices(ctx, routed, names)
     ctx.inline = InlineReply(Toast(say("submitted", ctx.lang, id=routed.id), "success"),
