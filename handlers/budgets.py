@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from bot.config_checks import parse_timezone
 from bot.config_model import BudgetConfig, BudgetPeriod, Config
+from bot.dispatcher import HandlerContext
 from handlers.policy import Flag
 from storage.base import Storage
 from storage.models import Claim, ClaimStatus, Person
@@ -207,3 +208,8 @@ async def budget_statuses(
             tuple(names.get(code, code) for code in budget.categories),
         ))
     return statuses
+
+
+async def budget_of(ctx: HandlerContext, claim: Claim) -> list[BudgetStatus]:
+    """:func:`budget_statuses` for a handler: pass it to ``cards.approval_request_data``."""
+    return await budget_statuses(ctx.storage, ctx.config, claim, ctx.now)
