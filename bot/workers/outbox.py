@@ -2,7 +2,9 @@
 
 A card sent for a claim is remembered as a :class:`CardCopy`, so a later ``CardUpdate`` reaches
 every copy (each approver of a step, finance, the applicant), not just the one clicked.
-Updating a copy twice with the same content is harmless, so a retried row is safe. Sends carry
+Updating a copy twice with the same content is harmless, so a retried row is safe. Where an
+update would send the card anew (WeCom, once a copy's response code is spent), a recipient with
+several such copies gets one fresh card, not one per copy: the others are retired. Sends carry
 the row's id as their idempotency key: where the platform recognises a repeat, a row retried
 after its first attempt got through (its answer lost to a crash or timeout) is not shown twice.
 """
@@ -18,6 +20,8 @@ from bot.replies import Card, CardUpdate, Text
 from bot.workers.queue_loop import Permanent
 from storage.base import Storage
 from storage.models import CardCopy, Leased
+
+RETIRED = "retired"  # the template of a copy no update reaches any more (no catalogue card)
 
 
 class OutboxHandler:
@@ -76,13 +80,26 @@ class OutboxHandler:
             )
 
     async def _update_cards(self, update: CardUpdate) -> None:
-        for copy in await self._storage.card_copies(update.claim_id):
-            if copy.template != update.match:
-                continue
+        copies = [c for c in await self._storage.card_copies(update.claim_id)
+                  if c.template == update.match]
+        shown: set[tuple[str, str]] = set()  # recipients whose update is already on screen
+        for copy in sorted(copies, key=lambda c: not self._in_place(c)):  # stable: in-place first
             messenger = self._messenger(copy.platform)
+            if (copy.platform, copy.recipient) in shown and not self._in_place(copy):
+                # Its update would be a fresh message (WeCom, code spent) repeating one the
+                # recipient now has: retire the copy, its message stays as it was.
+                await self._storage.add_card_copy(replace(copy, template=RETIRED))
+                continue
+            shown.add((copy.platform, copy.recipient))
             ref = await messenger.update_card(dict(copy.ref), update.name, update.data, update.lang)
             renewed = tuple(sorted(ref.items())) if ref else copy.ref
             if renewed != copy.ref or update.name != copy.template:
                 await self._storage.add_card_copy(
                     replace(copy, template=update.name, ref=renewed)
                 )
+
+    def _in_place(self, copy: CardCopy) -> bool:
+        """Whether updating ``copy`` changes its message (a messenger without ``updatable``
+        always does) rather than sending the card anew."""
+        updatable = getattr(self._messenger(copy.platform), "updatable", None)
+        return updatable is None or bool(updatable(dict(copy.ref)))

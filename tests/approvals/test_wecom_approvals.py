@@ -13,6 +13,7 @@ import pytest
 from tests.approvals import journeys
 from tests.approvals.drive import (
     APPLICANT,
+    FINANCE,
     MANAGER,
     MANAGER_THEN_FINANCE,
     TWO_THEN_FINANCE,
@@ -65,3 +66,22 @@ async def test_a_reminder_fires_once_with_two_instances(
     approval = replace(MANAGER_THEN_FINANCE, remind_after_hours=24)
     await journeys.reminded_once(await wecom(approval, redis_prefix=redis_prefix, clock=clock),
                                  clock)
+
+
+async def test_one_fresh_status_card_per_change_however_many_copies(wecom: Start) -> None:
+    """The applicant holds two status copies (the draft before and after a receipt), both past
+    their response codes once submitted: a decision re-sends the status once, not per copy."""
+    d = await wecom()
+    await d.say(APPLICANT, "报销 打车 45.5 昨天 去客户现场")
+    await d.send_image(APPLICANT)
+    draft = d.last_card(APPLICANT, "claim_draft")
+    await d.click(APPLICANT, draft, "submit:")
+    claim = draft.claim_id
+    assert len(journeys.of(d, APPLICANT, claim, "claim_status")) == 2
+    await d.decide(MANAGER, journeys.waiting(d, MANAGER, claim, "第 1/2 步"), "approve")
+    copies = journeys.of(d, APPLICANT, claim, "claim_status")
+    assert len(copies) == 3 and "赵六" in copies[-1].text
+    review = journeys.waiting(d, FINANCE, claim, "第 2/2 步")
+    await d.decide(FINANCE, review, "approve")  # the fresh copy's own code: updated in place
+    copies = journeys.of(d, APPLICANT, claim, "claim_status")
+    assert len(copies) == 3 and "已批准，待付款" in copies[-1].text

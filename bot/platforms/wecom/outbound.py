@@ -115,6 +115,10 @@ class WecomMessenger:
             raise PlatformAPIError(PLATFORM, "bad_card", f"card {name!r} has no msgtype")
         return message
 
+    def updatable(self, ref: Mapping[str, str]) -> bool:
+        """Whether ``update_card(ref, …)`` changes that message (else it sends a new one)."""
+        return self._updatable(ref)
+
     def _updatable(self, ref: Mapping[str, str]) -> bool:
         issued = ref.get("code_at", "")
         if not (ref.get("response_code") and ref.get("task_id") and ref.get("user_id")):
