@@ -159,7 +159,9 @@ async def mark_paid(ctx: HandlerContext) -> None:
         return
     save(ctx, claim, after, "paid")
     names = await display_names(ctx, after)
-    names.setdefault(actor, actor_of(ctx).name or actor)
+    if actor not in names:
+        org = ctx.org()
+        names[actor] = (await org.name_of(actor) if org else "") or actor_of(ctx).name or actor
     paid = finance_data(after, names, ctx, paid_by=names[actor])
     ctx.send(CardUpdate(after.id, "finance_notice", "finance_notice", paid, ctx.lang))
     ctx.send(CardUpdate(after.id, "claim_status", "claim_status",

@@ -308,3 +308,22 @@ async def test_english_user(journey: Journey) -> None:
     await j.say("zhangsan", "help")
     await j.settle()
     assert j.last_card("zhangsan", "help")["data"]["title"] == "What the claims bot can do"
+
+
+async def test_paid_notice_names_finance_by_name(journey: Journey) -> None:
+    j = journey
+    draft = await file_claim(j)
+    await j.click("zhangsan", draft["data"]["actions"]["submit"])
+    await j.settle()
+    await j.click("lisi", j.last_card("lisi", "approval_request")["data"]["actions"]["approve"])
+    await j.settle()
+    finance = j.last_card("zhaoliu", "approval_request")["data"]["actions"]["approve"]
+    await j.click("zhaoliu", finance)
+    await j.settle()
+    notice = j.last_card("zhaoliu", "finance_notice")
+    paid = await j.click("zhaoliu", notice["data"]["actions"]["mark_paid"])
+    assert paid["card"] == "finance_notice"
+    await j.settle()
+    update = [s for s in j.platform.messenger.sent
+              if s["kind"] == "update" and s["name"] == "finance_notice"][-1]
+    assert update["data"]["paid"]["by"] == "赵六"
