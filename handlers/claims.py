@@ -7,7 +7,16 @@ from bot.replies import Card, CardUpdate, InlineReply, Text, Toast
 from handlers import workflow as wf
 from handlers.approvals import apply_decision, load_for_action
 from handlers.cards import approval_request_data, decided_data, list_data, status_data
-from handlers.common import Action, actor_of, display_names, parse_action, reply_to, save, toast
+from handlers.common import (
+    Action,
+    actor_of,
+    audit,
+    display_names,
+    parse_action,
+    reply_to,
+    save,
+    toast,
+)
 from handlers.conversation import Conversation, store
 from handlers.texts import say
 from storage.models import Claim
@@ -86,7 +95,8 @@ async def withdraw(ctx: HandlerContext, claim: Claim, version: int | None) -> st
         if version is not None:
             wf.expect_version(claim, version)
         after = wf.withdraw(claim, actor_of(ctx).user_id, ctx.now)
-    except wf.NotAllowed:
+    except wf.NotAllowed as error:  # someone else's card: refused, and audited
+        audit(ctx, claim.id, "refused", f"{error.code}: {error}")
         return say("not_your_claim", ctx.lang)
     except wf.WorkflowError:
         return say("cannot_withdraw", ctx.lang, id=claim.id)

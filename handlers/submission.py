@@ -119,7 +119,11 @@ async def reopen_returned(ctx: HandlerContext) -> None:
     if loaded is None:
         return
     _, claim = loaded
-    if actor_of(ctx).user_id != claim.applicant.user_id or claim.status is not ClaimStatus.RETURNED:
+    if actor_of(ctx).user_id != claim.applicant.user_id:
+        audit(ctx, claim.id, "refused", "resubmit by someone other than the applicant")
+        ctx.inline = toast(say("not_your_claim", ctx.lang), "error")
+        return
+    if claim.status is not ClaimStatus.RETURNED:
         ctx.inline = toast(say("card_outdated", ctx.lang), "warning")
         return
     conversation = await load(ctx)

@@ -33,6 +33,7 @@ from tests.reminders.support import Clock
 
 APPROVED = "已同意"
 NOT_YOURS = "你不是这一步的审批人，无法操作。"
+NOT_THE_APPLICANT = "只有申请人可以这样操作。"
 STALE = "这张卡片已过期"  # handlers' already_handled: "…报销单当前状态为“{status}”。"
 REMINDER = "⏰"
 
@@ -179,6 +180,9 @@ async def returned_and_resubmitted(d: Approvals, note: str) -> str:
     assert "已退回" in now.text and {a.split(":")[0] for a in live(now)} == {
         "resubmit", "withdraw"}
 
+    refused = await d.click(COLLEAGUE, now, "resubmit:")  # the applicant's card, not theirs
+    assert refused.toast == NOT_THE_APPLICANT, refused
+    assert (await d.audit(claim))[-1] == ("refused", f"{d.platform}:{COLLEAGUE}")
     answer = await d.click(APPLICANT, now, "resubmit:")
     assert answer.toast == "请修改后点击提交。", answer
     draft = d.last_card(APPLICANT, "claim_draft")
@@ -198,8 +202,8 @@ async def returned_and_resubmitted(d: Approvals, note: str) -> str:
     p = d.platform
     assert (await d.audit(claim))[1:] == [
         ("submitted", f"{p}:{APPLICANT}"), ("returned", f"{p}:{MANAGER}"),
-        ("item_edited", f"{p}:{APPLICANT}"), ("submitted", f"{p}:{APPLICANT}"),
-        ("step_approved", f"{p}:{MANAGER}")]
+        ("refused", f"{p}:{COLLEAGUE}"), ("item_edited", f"{p}:{APPLICANT}"),
+        ("submitted", f"{p}:{APPLICANT}"), ("step_approved", f"{p}:{MANAGER}")]
     return claim
 
 
@@ -248,7 +252,8 @@ async def two_at_once(d: Approvals) -> list[Answer]:
 
 
 async def someone_elses_card(d: Approvals) -> Answer:
-    """A colleague clicks the manager's card: refused, audited, nothing changes."""
+    """A colleague clicks the manager's card, then the applicant's: refused, audited, nothing
+    changes."""
     request = await d.file_and_submit()
     claim = request.claim_id
     before = len(d.seen(APPLICANT))
@@ -259,6 +264,13 @@ async def someone_elses_card(d: Approvals) -> Answer:
     assert [a for a, _ in trail].count("step_approved") == 0
     waiting(d, MANAGER, claim, "第 1/2 步")
     assert len(d.seen(APPLICANT)) == before and d.seen(FINANCE) == []
+
+    now = status(d, claim)  # the applicant's card: withdrawing is theirs alone
+    answer = await d.click(COLLEAGUE, now, "withdraw:")
+    assert answer.toast == NOT_THE_APPLICANT, answer
+    assert (await d.audit(claim))[len(trail):] == [("refused", f"{d.platform}:{COLLEAGUE}")]
+    assert status(d, claim) == now and "审批中" in now.text
+
     await d.decide(MANAGER, request, "approve")  # the card still works for its approver
     waiting(d, FINANCE, claim, "第 2/2 步")
     return answer
