@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.dispatcher import HandlerContext, Router
 from bot.events import CardActionEvent
 from bot.replies import Card, CardUpdate, InlineReply, Recipient, Text, Toast
 from handlers import workflow as wf
+from handlers.budgets import BudgetStatus, budget_of
 from handlers.cards import approval_request_data, decided_data, finance_data, status_data
 from handlers.common import (
     Action,
@@ -50,7 +53,8 @@ async def refuse(ctx: HandlerContext, claim: Claim, error: wf.WorkflowError) -> 
     text = say("already_handled", ctx.lang, status=status_label(claim.status, ctx.lang))
     if claim.status is ClaimStatus.APPROVING and wf.can_decide(claim, actor):
         ctx.inline = InlineReply(Toast(text, "warning"), "approval_request",
-                                 approval_request_data(claim, names, ctx))
+                                 approval_request_data(claim, names, ctx,
+                                                       await budget_of(ctx, claim)))
     else:
         ctx.inline = InlineReply(Toast(text, "warning"), "approval_decided",
                                  decided_data(claim, names, ctx))
@@ -121,13 +125,15 @@ async def announce(ctx: HandlerContext, before: Claim, after: Claim) -> None:
                                  by=names.get(actor_of(ctx).user_id, ""),
                                  comment=after.steps[before.current_step].comment)))
     if after.status is ClaimStatus.APPROVING:
-        send_approval_cards(ctx, after, names)
+        send_approval_cards(ctx, after, names, await budget_of(ctx, after))
     elif after.status is ClaimStatus.APPROVED:
         send_finance_notices(ctx, after, names)
 
 
-def send_approval_cards(ctx: HandlerContext, claim: Claim, names: dict[str, str]) -> None:
-    data = approval_request_data(claim, names, ctx)
+def send_approval_cards(
+    ctx: HandlerContext, claim: Claim, names: dict[str, str], budget: Sequence[BudgetStatus] = ()
+) -> None:
+    data = approval_request_data(claim, names, ctx, budget)
     for approver in claim.pending_approvers:
         ctx.send(Card(Recipient(claim.platform, user_id=approver), "approval_request", data,
                       claim_id=claim.id, lang=ctx.lang))

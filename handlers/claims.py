@@ -6,6 +6,7 @@ from bot.dispatcher import HandlerContext, Router
 from bot.replies import Card, CardUpdate, InlineReply, Text, Toast
 from handlers import workflow as wf
 from handlers.approvals import apply_decision, load_for_action
+from handlers.budgets import budget_of
 from handlers.cards import approval_request_data, decided_data, list_data, status_data
 from handlers.common import (
     Action,
@@ -62,7 +63,8 @@ async def card_for(ctx: HandlerContext, claim: Claim) -> Card:
     """The card this person should see for the claim: to decide on it, or its status."""
     names = await display_names(ctx, claim)
     if wf.can_decide(claim, actor_of(ctx).user_id):
-        return Card(reply_to(ctx), "approval_request", approval_request_data(claim, names, ctx),
+        data = approval_request_data(claim, names, ctx, await budget_of(ctx, claim))
+        return Card(reply_to(ctx), "approval_request", data,
                     claim_id=claim.id, lang=ctx.lang)
     return Card(reply_to(ctx), "claim_status", status_data(claim, names, ctx),
                 claim_id=claim.id, lang=ctx.lang)

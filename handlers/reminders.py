@@ -24,6 +24,7 @@ from bot.config_model import ApprovalConfig
 from bot.dispatcher import HandlerContext, Router
 from bot.events import Actor, CardActionEvent
 from bot.replies import Card, Text
+from handlers.budgets import budget_of
 from handlers.cards import approval_request_data
 from handlers.common import display_names, parse_action, person_recipient, toast
 from handlers.conversation import Conversation
@@ -222,11 +223,12 @@ async def remind(ctx: HandlerContext) -> None:
     waited = ctx.now - datetime.fromisoformat(ctx.event.form["since"])
     approvers = [a for a in claim.pending_approvers if a != claim.applicant.user_id]
     names = await _names(ctx, claim)
+    budget = await budget_of(ctx, claim)
     for approver in approvers:
         ctx.lang = await language_of(ctx, claim.platform, approver)
         to = person_recipient(claim.platform, approver)
         ctx.send(Text(to, reminder_text(claim, n, waited, ctx.lang)))
-        ctx.send(Card(to, "approval_request", approval_request_data(claim, names, ctx),
+        ctx.send(Card(to, "approval_request", approval_request_data(claim, names, ctx, budget),
                       claim_id=claim.id, lang=ctx.lang))
     told = await _escalate(ctx, claim, n, waited, approvers, names) if escalates(n, policy) else []
     detail = f"#{n} to {', '.join(approvers)}" + (f"; managers {', '.join(told)}" if told else "")

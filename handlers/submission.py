@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.dispatcher import HandlerContext, Router
-from bot.replies import Card, CardUpdate, InlineReply, Recipient, Text, Toast
+from bot.replies import CardUpdate, InlineReply, Text, Toast
 from handlers import workflow as wf
-from handlers.approvals import load_for_action, send_finance_notices
+from handlers.approvals import load_for_action, send_approval_cards, send_finance_notices
 from handlers.budgets import BudgetStatus, budget_statuses, over_budget_flags
-from handlers.cards import approval_request_data, status_data
+from handlers.cards import status_data
 from handlers.common import actor_of, audit, display_names, reply_to, save, toast
 from handlers.conversation import forget, load, store
 from handlers.drafts import show_draft
@@ -99,10 +99,7 @@ async def route_and_announce(
     for template in ("claim_status", "claim_draft"):
         ctx.send(CardUpdate(routed.id, template, "claim_status", status, ctx.lang))
     if routed.status is ClaimStatus.APPROVING:
-        data = approval_request_data(routed, names, ctx, budget)  # as send_approval_cards, +budget
-        for approver in routed.pending_approvers:
-            ctx.send(Card(Recipient(routed.platform, user_id=approver), "approval_request", data,
-                          claim_id=routed.id, lang=ctx.lang))
+        send_approval_cards(ctx, routed, names, budget)
     else:
         send_finance_notices(ctx, routed, names)
     ctx.inline = InlineReply(Toast(say("submitted", ctx.lang, id=routed.id), "success"),

@@ -78,6 +78,7 @@ async def test_budget_line_and_extra_step_for_an_over_budget_claim(journey: Jour
     extra = j.last_card("wangwu", "approval_request")["data"]
     assert (extra["step"]["name"], extra["step"]["index"]) == ("预算审批", 2)
     assert "触发政策提示 over_budget" in extra["step"]["reason"]
+    assert extra["budget"] == f"市场部 {month()}预算剩余 ¥954.50（本单 ¥980.00，超出 ¥25.50）"
 
 
 async def test_a_blocking_budget_refuses_the_claim(
