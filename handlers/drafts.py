@@ -13,6 +13,7 @@ from handlers import workflow as wf
 from handlers.cards import draft_data, status_data
 from handlers.common import actor_of, display_names, person_of, reply_to, save, toast
 from handlers.conversation import Conversation, forget, load, store
+from handlers.draft_checks import draft_flags
 from handlers.invoices import Prefill
 from handlers.items import Answer, category_of, make_item, missing_field, read_answer
 from handlers.parsing import Command, detect_command
@@ -125,8 +126,9 @@ def prompt_data(
 
 async def show_draft(ctx: HandlerContext, claim: Claim) -> None:
     names = await display_names(ctx, claim)
-    ctx.send(Card(reply_to(ctx), "claim_draft", draft_data(claim, names, ctx),
-                  claim_id=claim.id, lang=ctx.lang))
+    data = draft_data(claim, names, ctx)
+    data["claim"]["flags"] += await draft_flags(ctx, claim)
+    ctx.send(Card(reply_to(ctx), "claim_draft", data, claim_id=claim.id, lang=ctx.lang))
 
 
 async def attach(ctx: HandlerContext, conversation: Conversation, stored: list[str]) -> None:

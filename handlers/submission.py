@@ -13,6 +13,7 @@ from handlers.budgets import BudgetStatus, budget_statuses, over_budget_flags
 from handlers.cards import status_data
 from handlers.common import actor_of, audit, display_names, reply_to, save, toast
 from handlers.conversation import forget, load, store
+from handlers.draft_checks import invoice_conflicts
 from handlers.drafts import show_draft
 from handlers.policy import blocking, claim_flags
 from handlers.routing import RoutingPolicy, plan_route_detailed
@@ -20,24 +21,6 @@ from handlers.texts import say
 from storage.models import Claim, ClaimStatus
 
 router = Router()
-
-
-async def invoice_conflicts(ctx: HandlerContext, claim: Claim) -> list[str]:
-    """A message per invoice that already backs another live claim, naming that claim, or that
-    backs more than one item of this claim (one invoice sent as PDF and OFD is one invoice)."""
-    problems = []
-    keys = claim.invoice_keys
-    for key in sorted(set(keys)):
-        if keys.count(key) > 1:
-            problems.append(say("invoice_repeated", ctx.lang, invoice=key, count=keys.count(key)))
-    for key in dict.fromkeys(keys):
-        holder_id = await ctx.storage.invoice_holder(key)
-        if holder_id and holder_id != claim.id:
-            holder = await ctx.storage.get_claim(holder_id)
-            who = holder.applicant.name if holder else ""
-            problems.append(say("invoice_in_use", ctx.lang, invoice=key, claim=holder_id,
-                                applicant=who))
-    return problems
 
 
 @router.card_action("submit")

@@ -62,6 +62,8 @@ async def test_pdf_prefills_then_ofd_of_the_same_invoice_is_refused(journey: Jou
     await send_file(j, "qianqi", "lunch.ofd")
     second = j.last_card("qianqi", "claim_draft")["data"]
     assert second["claim"]["items"][0]["invoice"] == LUNCH.number
+    held = [f for f in second["claim"]["flags"] if draft["claim"]["id"] in f["text"]]
+    assert held and held[0]["level"] == "block"  # shown on the draft before submitting
     refused = await j.click("qianqi", second["actions"]["submit"])
     assert draft["claim"]["id"] in refused["toast"]
     assert "张三" in refused["toast"]
