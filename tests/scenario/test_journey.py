@@ -327,3 +327,13 @@ async def test_paid_notice_names_finance_by_name(journey: Journey) -> None:
     update = [s for s in j.platform.messenger.sent
               if s["kind"] == "update" and s["name"] == "finance_notice"][-1]
     assert update["data"]["paid"]["by"] == "赵六"
+
+
+async def test_one_users_messages_are_handled_in_order(journey: Journey) -> None:
+    """Sent back to back, before any is handled: each depends on the one before it."""
+    j = journey
+    for text in ("打车 45", "昨天", "金额改成 50", "午餐 30 昨天"):
+        await j.say("zhangsan", text)
+    await j.settle()
+    draft = j.last_card("zhangsan", "claim_draft")["data"]["claim"]
+    assert [i["amount"] for i in draft["items"]] == ["¥50.00", "¥30.00"]
