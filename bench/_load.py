@@ -31,7 +31,7 @@ import statistics
 import string
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -504,6 +504,33 @@ async def redis_up(url: str = REDIS_URL) -> bool:
         await client.aclose()
 
 
+Rows = list[list[object]]
+
+
+async def per_backend(argv: Sequence[str], run: Callable[[str, str, Path], Awaitable[Rows]],
+                      database: str = "bench.db") -> Rows:
+    """``run(name, storage_url, tmp)`` on SQLite (``database`` in a temp dir) and on Redis
+    (``REDIS_URL``: skipped, saying so, when it does not answer; claimbot's default key prefix
+    cleared before and after), as ``argv`` asks (``sqlite``, ``redis``; both by default)."""
+    import tempfile
+
+    wanted = {a for a in argv if a in ("sqlite", "redis")} or {"sqlite", "redis"}
+    rows: Rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if "sqlite" in wanted:
+            rows += await run("SQLite", f"sqlite:///{Path(tmp) / database}", Path(tmp))
+        if "redis" in wanted:
+            if not await redis_up():
+                print(f"redis: skipped, nothing answers at {REDIS_URL}")
+                return rows
+            await redis_clear()
+            try:
+                rows += await run("Redis", REDIS_URL, Path(tmp))
+            finally:
+                await redis_clear()
+    return rows
+
+
 # -- seeded storage (footprint, lists) ------------------------------------------------------
 
 
@@ -586,16 +613,6 @@ def unlimited() -> Any:
     return ServerConfig(rate_limit_route=0, rate_limit_sender=0)  # capacity, not limits
 
 
-async def rounds(count: int, bare: Callable[[int], Awaitable[float]],
-                 bot: Callable[[int], Awaitable[float]]) -> tuple[float, float]:
-    """Alternate ``count`` bare and bot rounds (each returns a rate); the two medians."""
-    bare_rates, bot_rates = [], []
-    for n in range(count):
-        bare_rates.append(await bare(n))
-        bot_rates.append(await bot(n))
-    return median(bare_rates), median(bot_rates)
-
-
 def decode_rate(decode: Callable[[Any], object], requests: Sequence[Any]) -> float:
     """Requests a second through an adapter's ``decode`` alone, in-process."""
     started = time.perf_counter()
@@ -604,24 +621,39 @@ def decode_rate(decode: Callable[[Any], object], requests: Sequence[Any]) -> flo
     return len(requests) / (time.perf_counter() - started)
 
 
-async def post_all(url: str, requests: Sequence[tuple[bytes, Mapping[str, str],
-                                                        Mapping[str, str]]],
-                   concurrency: int = 16) -> float:
-    """Seconds for aiohttp's client to deliver every (body, headers, query), ``concurrency`` at
-    a time; each must answer 200 (the per-platform scripts' in-process figures)."""
-    queue: Iterator[tuple[bytes, Mapping[str, str], Mapping[str, str]]] = iter(requests)
+@dataclass
+class InProcess:
+    """An app and a bare 200 served in this process, with a :class:`RawClient` to each."""
 
-    async def worker(http: ClientSession) -> None:
-        for body, headers, query in queue:
-            async with http.post(url, data=body, headers=headers, params=query) as response:
-                await response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"{url} answered {response.status}")
+    runners: list[web.AppRunner]
+    bare: RawClient
+    bot: RawClient
 
-    async with ClientSession(connector=TCPConnector(limit=concurrency)) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
-        return time.perf_counter() - started
+    @classmethod
+    async def start(cls, app: web.Application, json_body: bool = False) -> InProcess:
+        bot_runner, bot_url = await serve(app)
+        bare_runner, bare_url = await serve(bare_app(json_body))
+        return cls([bot_runner, bare_runner], RawClient.for_url(bare_url),
+                   RawClient.for_url(bot_url))
+
+    async def peak(self, batch: Callable[[int], Sequence[Request]], rounds: int,
+                   concurrency: int = 16) -> tuple[float, float]:
+        """Median requests/s of ``rounds`` alternating bare and app rounds (``batch(n)`` is
+        round n's requests, sent to both); every app answer must be 200."""
+        bare_rates, bot_rates = [], []
+        for n in range(rounds):
+            requests = batch(n)
+            bare_rates.append((await self.bare.saturate(requests, concurrency)).rate)
+            run = await self.bot.saturate(requests, concurrency)
+            require_ok(run, "the app")
+            bot_rates.append(run.rate)
+        return median(bare_rates), median(bot_rates)
+
+    async def close(self) -> None:
+        self.bare.close()
+        self.bot.close()
+        for runner in self.runners:
+            await runner.cleanup()
 
 
 # -- the helper processes -------------------------------------------------------------------

@@ -6,8 +6,9 @@ on SQLite in a temp dir with a handler that does nothing, against the fake DingT
 - Stream: the fake gateway pushes robot frames as fast as it can; a frame costs parsing, the
   durable record and the ACK. Baseline, same run, same gateway: a bare WebSocket client that
   ACKs every frame unread. The figure is frames acknowledged per second.
-- HTTP: signed robot callbacks, ``CONCURRENCY`` at a time; a callback costs the HMAC check,
-  parsing, the durable record and the answer. Baseline: a bare aiohttp handler answering 200.
+- HTTP: signed robot callbacks, ``CONCURRENCY`` at a time (``bench/_load.py``'s client); a
+  callback costs the HMAC check, parsing, the durable record and the answer. Baseline: a bare
+  aiohttp handler answering 200. (``bench/ingest.py`` measures a running server instead.)
 - decode only: the adapter's verify + parse in-process, without HTTP or storage.
 """
 
@@ -17,46 +18,23 @@ import asyncio
 import contextlib
 import json
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-from aiohttp import ClientSession, TCPConnector, web
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _load import InProcess, Request, decode_rate, quiet_router, serve, unlimited
+from aiohttp import ClientSession
 
 from bot.app import create_app
-from bot.config_model import Config, DingtalkConfig, ServerConfig, StorageConfig
-from bot.dispatcher import HandlerContext, Router
+from bot.config_model import Config, DingtalkConfig, StorageConfig
 from bot.platforms.base import InboundRequest
 from bot.platforms.dingtalk.inbound import DingtalkInbound
 from cards import render_card
 from tests.fakes.dingtalk import DingtalkSender, FakeDingtalk, robot_payload
 
-UNLIMITED = ServerConfig(rate_limit_route=0, rate_limit_sender=0)  # measure capacity, not limits
-
 ROUNDS = 3
 MESSAGES = 1000  # per round
 CONCURRENCY = 16
 CARD_TOKEN = "bench-card-callback-token"
-
-
-def quiet_router() -> Router:
-    router = Router()
-
-    @router.message(lambda event: True)
-    async def ignore(ctx: HandlerContext) -> None:
-        return None
-
-    return router
-
-
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
 
 
 async def push_round(fake: FakeDingtalk, prefix: str) -> float:
@@ -93,7 +71,7 @@ async def stream_rates(fake: FakeDingtalk, tmp: str) -> tuple[float, float]:
         with contextlib.suppress(asyncio.CancelledError):
             await bare
     storage = StorageConfig(url=f"sqlite:///{tmp}/stream.db")
-    config = Config(server=UNLIMITED, storage=storage, dingtalk=settings(fake))
+    config = Config(server=unlimited(), storage=storage, dingtalk=settings(fake))
     runner, _ = await serve(create_app(config, router=quiet_router()))
     await fake.wait_connected(2)
     for round_ in range(ROUNDS):
@@ -109,62 +87,24 @@ def settings(fake: FakeDingtalk, mode: str = "stream") -> DingtalkConfig:
     )
 
 
-async def post_all(url: str, sender: DingtalkSender, bodies: list[bytes]) -> float:
-    queue = list(reversed(bodies))
-
-    async def worker(http: ClientSession) -> None:
-        while queue:
-            body = queue.pop()
-            async with http.post(url, data=body, headers=sender.robot_headers()) as response:
-                await response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"{url} answered {response.status}")
-
-    async with ClientSession(connector=TCPConnector(limit=CONCURRENCY)) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(http) for _ in range(CONCURRENCY)))
-        return time.perf_counter() - started
-
-
-def bare_app() -> web.Application:
-    async def ok(request: web.Request) -> web.Response:
-        await request.read()
-        return web.json_response({})
-
-    app = web.Application()
-    app.router.add_post("/dingtalk/robot", ok)
-    return app
-
-
 def bodies(prefix: str) -> list[bytes]:
     return [json.dumps(robot_payload(f"报销 打车 {n}.5", msg_id=f"{prefix}-{n}")).encode()
             for n in range(MESSAGES)]
 
 
 async def http_rates(fake: FakeDingtalk, sender: DingtalkSender, tmp: str) -> tuple[float, float]:
-    config = Config(server=UNLIMITED, storage=StorageConfig(url=f"sqlite:///{tmp}/http.db"),
+    config = Config(server=unlimited(), storage=StorageConfig(url=f"sqlite:///{tmp}/http.db"),
                     dingtalk=settings(fake, "http"))
-    bot_runner, bot_url = await serve(create_app(config, router=quiet_router()))
-    bare_runner, bare_url = await serve(bare_app())
-    bare_rates, bot_rates = [], []
-    for round_ in range(ROUNDS):
-        batch = bodies(f"http{round_}")
-        bare_rates.append(MESSAGES / await post_all(bare_url + "/dingtalk/robot", sender, batch))
-        bot_rates.append(MESSAGES / await post_all(bot_url + "/dingtalk/robot", sender, batch))
-    await bot_runner.cleanup()
-    await bare_runner.cleanup()
-    return statistics.median(bare_rates), statistics.median(bot_rates)
+    servers = await InProcess.start(create_app(config, router=quiet_router()), json_body=True)
 
+    def batch(n: int) -> list[Request]:
+        return [Request.post("/dingtalk/robot", sender.robot_headers(), body)
+                for body in bodies(f"http{n}")]
 
-def decode_rate(sender: DingtalkSender) -> float:
-    inbound = DingtalkInbound(client_secret=sender.client_secret, crypt=None, card_token="",
-                              render=render_card)
-    requests = [InboundRequest("POST", "/dingtalk/robot", sender.robot_headers(), {}, body)
-                for body in bodies("decode")]
-    started = time.perf_counter()
-    for request in requests:
-        inbound.decode(request)
-    return MESSAGES / (time.perf_counter() - started)
+    try:
+        return await servers.peak(batch, ROUNDS, CONCURRENCY)
+    finally:
+        await servers.close()
 
 
 async def main() -> None:
@@ -182,7 +122,11 @@ async def main() -> None:
     print(f"{'HTTP: bare aiohttp 200':<34}{http_bare:>10.0f} req/s   ({CONCURRENCY} concurrent)")
     print(f"{'HTTP: /dingtalk/robot (SQLite)':<34}{http_bot:>10.0f} req/s"
           f"   ratio {http_bare / http_bot:.1f}x")
-    print(f"{'decode only (in-process)':<34}{decode_rate(sender):>10.0f} req/s")
+    inbound = DingtalkInbound(client_secret=sender.client_secret, crypt=None, card_token="",
+                              render=render_card)
+    requests = [InboundRequest("POST", "/dingtalk/robot", sender.robot_headers(), {}, body)
+                for body in bodies("decode")]
+    print(f"{'decode only (in-process)':<34}{decode_rate(inbound.decode, requests):>10.0f} req/s")
 
 
 if __name__ == "__main__":

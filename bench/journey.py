@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -25,14 +24,13 @@ from typing import Any
 
 import aiohttp
 from _load import (
-    REDIS_URL,
     Fakes,
     RawClient,
+    Rows,
     machine,
     ms,
+    per_backend,
     percentile,
-    redis_clear,
-    redis_up,
     server_toml,
     start_server,
     table,
@@ -133,7 +131,7 @@ async def background(url: str, fakes: Fakes, stop: asyncio.Event) -> int:
     return sent
 
 
-async def one_storage(name: str, storage: str, tmp: Path) -> list[list[object]]:
+async def one_storage(name: str, storage: str, tmp: Path) -> Rows:
     creds = Credentials.fresh()
     emulator = Emulator(creds)
     urls = asdict(await emulator.start())
@@ -142,7 +140,7 @@ async def one_storage(name: str, storage: str, tmp: Path) -> list[list[object]]:
     config = tmp / f"journey-{name}.toml"
     config.write_text(server_toml(fakes.creds, urls, storage))
     server, url = await start_server(config, tmp / f"journey-{name}.log")
-    rows: list[list[object]] = []
+    rows: Rows = []
     try:
         async with aiohttp.ClientSession() as http:
             target = Target(http, url)
@@ -170,22 +168,9 @@ async def one_storage(name: str, storage: str, tmp: Path) -> list[list[object]]:
 
 
 async def main(argv: list[str]) -> None:
-    wanted = {a for a in argv if a in ("sqlite", "redis")} or {"sqlite", "redis"}
     started = time.perf_counter()
     print(f"machine: {machine()}")
-    rows: list[list[object]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        if "sqlite" in wanted:
-            rows += await one_storage("SQLite", f"sqlite:///{tmp}/journey.db", Path(tmp))
-        if "redis" in wanted:
-            if await redis_up():
-                await redis_clear()
-                try:
-                    rows += await one_storage("Redis", REDIS_URL, Path(tmp))
-                finally:
-                    await redis_clear()
-            else:
-                print(f"redis: skipped, nothing answers at {REDIS_URL}")
+    rows = await per_backend(argv, one_storage, "journey.db")
     print(f"submit callback sent → approver's approval card received by the fake platform; "
           f"{JOURNEYS} journeys each, one at a time")
     print(table(["platform", "background", "p50 ms", "p99 ms", "max ms"], rows))

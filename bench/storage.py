@@ -26,6 +26,8 @@ from pathlib import Path
 # This file is itself named storage.py: put the repository first so ``storage`` is the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _load import redis_clear
+
 from storage.base import Storage, StorageUnavailable
 from storage.models import (
     AuditEntry,
@@ -193,19 +195,7 @@ async def bench_redis() -> None:
         report(f"redis ({REDIS_URL})", await measure(store))
     finally:
         await store.close()
-        await delete_prefix(prefix)
-
-
-async def delete_prefix(prefix: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
-        for start in range(0, len(keys), 500):
-            await client.delete(*keys[start : start + 500])
-    finally:
-        await client.aclose()
+        await redis_clear(REDIS_URL, prefix)
 
 
 async def main() -> None:
