@@ -1,12 +1,13 @@
 """The embedded default backend: one SQLite file in WAL mode, driven through aiosqlite.
 
-One connection serves the process and an ``asyncio.Lock`` keeps its statements from interleaving,
-so a reader never sees another coroutine's half-done transaction. Writes use ``BEGIN IMMEDIATE``
-so that a second process on the same file waits (``busy_timeout``) instead of deadlocking.
-
-Each transaction is one trip to aiosqlite's thread: its statements run there back to back
-(:func:`~storage.sqlite_schema.run_inline`), where awaiting aiosqlite for each statement cost a
-thread hop and an event-loop wake-up apiece (bench/ingest.py has the before and after).
+One connection serves the process. Each transaction is one trip to aiosqlite's thread: its
+statements run there back to back (:func:`~storage.sqlite_schema.run_inline`), and that thread
+takes one call at a time, in order, so no statement of another coroutine can land inside a
+transaction and a reader never sees one half done. (Awaiting aiosqlite for each statement cost
+a thread hop and an event-loop wake-up apiece, and needed a lock held across them; calls now
+queue on the thread without one: bench/ingest.py has the before and after.) The
+``asyncio.Lock`` only orders :meth:`open` and :meth:`close`. Writes use ``BEGIN IMMEDIATE`` so
+that a second process on the same file waits (``busy_timeout``) instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -137,14 +138,18 @@ class SqliteStorage:
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            conn = self._conn
-            if conn is None:
-                raise StorageUnavailable("SQLite storage is not open")
-            try:
-                yield conn
-            except sqlite3.Error as exc:
-                raise mapped_error(exc) from exc
+        conn = self._conn
+        if conn is None:
+            raise StorageUnavailable("SQLite storage is not open")
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise mapped_error(exc) from exc
+        except ValueError as exc:
+            if self._conn is conn:
+                raise
+            # aiosqlite's "Connection closed": close() ran while this call waited.
+            raise StorageUnavailable("SQLite storage was closed") from exc
 
     async def _inline(self, body: Body[T], begin: str) -> T:
         """``body`` in one transaction, run whole in aiosqlite's thread (one trip)."""
