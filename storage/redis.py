@@ -145,8 +145,15 @@ class RedisStorage:
         client = self._client
         if client is None:
             raise StorageUnavailable("Redis storage is not open")
+        task = asyncio.current_task()
+        cancels = task.cancelling() if task is not None else 0
         try:
             yield client
+            if task is not None and task.cancelling() > cancels:
+                # redis-py sends through asyncio.wait_for, which on Python 3.11 returns the
+                # result and drops a cancel that lands as the send completes: without this a
+                # worker cancelled on shutdown (or by asyncio.timeout) carries on for ever.
+                raise asyncio.CancelledError
         except (RedisConnectionError, RedisTimeoutError) as exc:
             # The idle pooled connections may lead to a Redis that went away: drop them, or
             # each would fail its first command after Redis is back (the client does not retry).
