@@ -99,8 +99,8 @@ async def through_handlers(store: Any) -> dict[str, list[float]]:
             'handler "/todo"': await timed(HANDLED, command("lisi", "/todo")),
         }
     finally:
-        # Closes the store too (last use; closing twice is harmless). Bounded: on Redis the app's
-        # shutdown sometimes never ends (a worker stays "cancelling"; see docs/performance.md).
+        # Closes the store too (last use; closing twice is harmless). Bounded, so a shutdown that
+        # never ends is reported, not waited for (it did on Redis until commit 320c321).
         try:
             await asyncio.wait_for(asyncio.shield(runner.cleanup()), 10)
         except TimeoutError:
