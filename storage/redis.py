@@ -87,6 +87,10 @@ _MSG_FIELDS = redis_queue.FIELDS
 CHAIN_ATTEMPTS = 100  # commits racing on one claim's audit chain: each retry re-reads its head
 
 
+POOL_SIZE = 64
+POOL_WAIT = 10.0  # seconds a command may wait for a pooled connection
+
+
 class RedisStorage:
     def __init__(
         self,
@@ -108,9 +112,13 @@ class RedisStorage:
         if self._client is not None:
             return
         try:
-            client = aioredis.Redis.from_url(
-                self._url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=30
+            # A blocking pool queues a burst beyond its size for a while instead of failing it
+            # ("Too many connections" would answer platforms 503 under a stall).
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self._url, max_connections=POOL_SIZE, timeout=POOL_WAIT,
+                socket_connect_timeout=5, socket_timeout=30, health_check_interval=30,
             )
+            client = aioredis.Redis.from_pool(pool)  # the client owns and closes the pool
         except ValueError as exc:
             raise StorageUnavailable(f"bad Redis url {self._url!r}: {exc}") from exc
         try:

@@ -49,13 +49,14 @@ class QueueLoop:
 
     async def run(self) -> None:
         while True:
+            # Cleared before leasing: a wake-up that arrives during the lease is kept.
+            self._wakeup.clear()
             leased = await self._storage.lease(
                 self._policy.topic, self._policy.batch, self._policy.visibility
             )
             if leased:
                 await self._settle_all(leased)
                 continue
-            self._wakeup.clear()
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
             # arrives as the event is set, and the worker then never stops on shutdown.
             with contextlib.suppress(TimeoutError):
