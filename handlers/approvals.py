@@ -47,7 +47,9 @@ async def refuse(ctx: HandlerContext, claim: Claim, error: wf.WorkflowError) -> 
     audit(ctx, claim.id, "refused", f"{error.code}: {error}")
     names = await display_names(ctx, claim)
     actor = actor_of(ctx).user_id
-    if isinstance(error, wf.NotAllowed):
+    on_route = any(actor in step.approvers for step in claim.steps)
+    # Someone off the route learns nothing of the claim, whatever the click's version or state.
+    if isinstance(error, wf.NotAllowed) or not on_route:
         ctx.inline = InlineReply(toast=Toast(say("not_your_step", ctx.lang), "error"))
         return
     text = say("already_handled", ctx.lang, status=status_label(claim.status, ctx.lang))

@@ -1,0 +1,78 @@
+"""Found in review: what a stranger's click may see, and invoice locks across a return."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot import keys
+from tests.fakes.loopback import LoopDirectory, LoopPlatform, loop_factory
+from tests.scenario.journey import DEPARTMENTS, USERS, Journey, journey_config
+
+ClientMaker = Callable[..., Awaitable[TestClient[Any, Any]]]
+INVOICE = "26312000000012345678"
+
+
+@pytest.fixture
+async def journey(aiohttp_client: ClientMaker, tmp_path: Path) -> Journey:
+    from bot.app import create_app
+
+    platform = LoopPlatform("feishu", directory=LoopDirectory(dict(USERS), dict(DEPARTMENTS)))
+    app = create_app(journey_config(tmp_path), platforms=[loop_factory(platform)])
+    return Journey(await aiohttp_client(app), platform)
+
+
+async def file_and_submit(j: Journey, user: str, text: str) -> dict[str, Any]:
+    await j.say(user, text)
+    await j.settle()
+    draft = j.last_card(user, "claim_draft")
+    await j.click(user, draft["data"]["actions"]["submit"])
+    await j.settle()
+    return draft
+
+
+async def test_a_stale_click_by_a_stranger_shows_nothing_of_the_claim(journey: Journey) -> None:
+    j = journey
+    draft = await file_and_submit(j, "zhangsan", "报销 打车 45.5 昨天 去客户现场")
+    claim_id = draft["data"]["claim"]["id"]
+    refused = await j.click("qianqi", f"approve:{claim_id}:1")  # an old version, not on route
+    assert refused["toast"] == "你不是这一步的审批人，无法操作。"
+    assert not refused["card"]
+    trail = await j.client.app[keys.STORAGE].audit_trail(claim_id)
+    assert trail[-1].action == "refused" and trail[-1].actor == "feishu:qianqi"
+
+
+async def test_a_returned_claim_keeps_its_invoice_until_withdrawn(journey: Journey) -> None:
+    j = journey
+    storage = j.client.app[keys.STORAGE]
+    draft = await file_and_submit(j, "zhangsan", f"打车 45 昨天 发票 {INVOICE}")
+    claim_id = draft["data"]["claim"]["id"]
+    request = j.last_card("lisi", "approval_request")
+    await j.click("lisi", request["data"]["actions"]["return"], reason="金额不对")
+    await j.settle()
+    assert await storage.invoice_holder(INVOICE) == claim_id  # kept while returned
+
+    other = await file_and_submit(j, "qianqi", f"打车 60 昨天 发票 {INVOICE}")
+    assert await storage.invoice_holder(INVOICE) == claim_id
+    assert (await storage.get_claim(other["data"]["claim"]["id"])).status.value == "draft"
+
+    returned = await storage.get_claim(claim_id)
+    await j.click("zhangsan", f"resubmit:{claim_id}:{returned.version}")
+    await j.settle()
+    edited = j.last_card("zhangsan", "claim_draft")
+    assert not [f for f in edited["data"]["claim"]["flags"] if f["level"] == "block"]
+    again = await j.click("zhangsan", edited["data"]["actions"]["submit"])
+    assert again["card"] == "claim_status"
+    await j.settle()
+    assert await storage.invoice_holder(INVOICE) == claim_id
+
+    request = j.last_card("lisi", "approval_request")
+    await j.click("lisi", request["data"]["actions"]["return"], reason="再改改")
+    await j.settle()
+    await j.say("zhangsan", f"撤回 {claim_id}")
+    await j.settle()
+    assert await storage.invoice_holder(INVOICE) is None  # withdrawn from returned: released
