@@ -22,7 +22,7 @@ from bot.platforms.base import (
     Ingested,
     PlatformAdapter,
 )
-from bot.ratelimit import SenderGate
+from bot.ratelimit import SenderGate, route_name
 from storage.base import InvalidInput, StorageError
 
 log = logging.getLogger("claimbot.http")
@@ -108,8 +108,7 @@ def platform_route(
 def metrics_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def measure(request: web.Request, handler: AiohttpHandler) -> web.StreamResponse:
-        route = request.match_info.route.resource
-        name = route.canonical if route is not None else "unmatched"
+        name = route_name(request)
         started = time.perf_counter()
         status = 500
         try:

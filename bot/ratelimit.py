@@ -109,9 +109,17 @@ def too_many(metrics: Metrics, route: str, reason: str) -> web.Response:
     )
 
 
+# Routes whose last segment is a secret (DingTalk's card callback token): never a label.
+SECRET_ROUTES = ("/dingtalk/cards/",)
+
+
 def route_name(request: web.Request) -> str:
+    """The route's bounded, secret-free name: a metrics label and a per-route limiter key."""
     resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else "unmatched"
+    if resource is None:
+        return "unmatched"
+    name = resource.canonical
+    return next((p + "…" for p in SECRET_ROUTES if name.startswith(p)), name)
 
 
 def edge_middleware(
