@@ -80,9 +80,13 @@ def decided_data(
     step = claim.steps[index] if claim.steps else None
     decision = step.decision if step else None
     by = names.get(step.decided_by, step.decided_by) if step else ""
+    at = shown_time(step.decided_at if step else None) or shown_time(claim.updated_at)
+    comment = step.comment if step else ""
     if claim.status is ClaimStatus.WITHDRAWN:
+        # The applicant's act, not an earlier step's: its time, and no approver's comment.
         label = "已撤回" if ctx.lang != "en-US" else "Withdrawn"
         kind, by = "withdrawn", claim.applicant.name
+        at, comment = shown_time(claim.updated_at), ""
     else:
         label, kind = decision_label(decision, ctx.lang), decision.value if decision else ""
     return {
@@ -91,8 +95,8 @@ def decided_data(
             "kind": kind,
             "label": label,
             "by": by,
-            "at": shown_time(step.decided_at if step else None) or shown_time(claim.updated_at),
-            "comment": step.comment if step else "",
+            "at": at,
+            "comment": comment,
         },
     }
 

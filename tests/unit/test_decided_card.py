@@ -1,0 +1,18 @@
+"""The decided card of a claim withdrawn after a step was approved shows the withdrawal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers import workflow as wf
+from handlers.cards import decided_data
+from tests.filing.test_card_templates import NAMES, NOW, claims, context
+
+
+def test_withdrawn_after_a_step_shows_the_withdrawal_not_the_step() -> None:
+    halfway = claims()["halfway"]  # 李四 approved with the comment 同意
+    withdrawn = wf.withdraw(halfway, "zhangsan", NOW + timedelta(days=2))
+    decision = decided_data(withdrawn, NAMES, context("zh-CN"))["decision"]
+    assert decision["kind"] == "withdrawn" and decision["by"] == "张三"
+    assert decision["at"] == "2026-11-30 09:30"
+    assert decision["comment"] == ""
