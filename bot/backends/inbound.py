@@ -95,7 +95,14 @@ async def webhook_update(request: web.Request) -> web.Response:
     update = _parse_update(body)
     if isinstance(update, str):
         return _refuse(400, update)
-    if not await runtime.storage.mark_seen("backend-webhook", signature.lower(), runtime.seen_ttl):
+    try:
+        fresh = await runtime.storage.mark_seen(
+            "backend-webhook", signature.lower(), runtime.seen_ttl
+        )
+    except StorageError as exc:
+        log.warning("backend update of %s not applied: %s", update[0], exc)
+        return _refuse(503, "storage unavailable, try again")
+    if not fresh:
         return _refuse(409, "replayed request")
     claim_id, verb, comment = update
     return await apply_update(runtime, claim_id, verb, comment)
@@ -133,8 +140,8 @@ async def apply_update(
         action=f"{verb}:{claim_id}:0",
         form={"comment": comment},
     )
-    event = await _on_claim_platform(runtime.storage, event, claim_id)
     try:
+        event = await _on_claim_platform(runtime.storage, event, claim_id)
         inline = await runtime.dispatcher.dispatch(event)
     except StorageError as exc:
         log.warning("backend update of %s not applied: %s", claim_id, exc)

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from bot import keys
 from bot.app import create_app
 from bot.config_model import BackendConfig, Config
-from storage.base import Storage
+from storage.base import Storage, StorageUnavailable
 from storage.models import ClaimStatus
 from tests.backends.fake_webhook import FakeWebhookPeer, signed
 from tests.backends.support import Flow, sync_config
@@ -170,3 +170,18 @@ async def test_without_a_webhook_backend_the_route_is_404(
     body = body_of(status="paid")
     response = await client.post("/backend/webhook", data=body, headers=signed(SECRET, body))
     assert response.status == 404
+
+
+@pytest.mark.parametrize("method", ["mark_seen", "get_claim"])
+async def test_storage_down_answers_503_not_500(
+    server: Any, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    client, flow = server
+    await flow.approved(CLAIM)
+
+    async def down(*args: Any, **kwargs: Any) -> None:
+        raise StorageUnavailable("storage is gone")
+
+    monkeypatch.setattr(flow.storage, method, down)
+    status, _ = await post(client, body_of(status="paid"))
+    assert status == 503
