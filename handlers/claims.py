@@ -97,10 +97,10 @@ async def withdraw(ctx: HandlerContext, claim: Claim, version: int | None) -> st
         if version is not None:
             wf.expect_version(claim, version)
         after = wf.withdraw(claim, actor_of(ctx).user_id, ctx.now)
-    except wf.NotAllowed as error:  # someone else's card: refused, and audited
+    except wf.WorkflowError as error:  # every refusal is audited, a stale click's too
         audit(ctx, claim.id, "refused", f"{error.code}: {error}")
-        return say("not_your_claim", ctx.lang)
-    except wf.WorkflowError:
+        if isinstance(error, wf.NotAllowed) or actor_of(ctx).user_id != claim.applicant.user_id:
+            return say("not_your_claim", ctx.lang)  # someone else's card, at any version
         return say("cannot_withdraw", ctx.lang, id=claim.id)
     save(ctx, claim, after, "withdrawn")
     ctx.commit.invoice_releases.extend((key, after.id) for key in after.invoice_keys)

@@ -76,3 +76,17 @@ async def test_a_returned_claim_keeps_its_invoice_until_withdrawn(journey: Journ
     await j.say("zhangsan", f"撤回 {claim_id}")
     await j.settle()
     assert await storage.invoice_holder(INVOICE) is None  # withdrawn from returned: released
+
+
+async def test_every_refused_withdraw_is_audited(journey: Journey) -> None:
+    j = journey
+    draft = await file_and_submit(j, "zhangsan", "报销 打车 45.5 昨天 去客户现场")
+    claim_id = draft["data"]["claim"]["id"]
+    stale = f"withdraw:{claim_id}:1"  # the draft's version, long gone
+    stranger = await j.click("qianqi", stale)
+    assert stranger["toast"] == "只有申请人可以这样操作。" and not stranger["card"]
+    own = await j.click("zhangsan", stale)
+    assert claim_id in own["toast"] and not own["card"]
+    trail = await j.client.app[keys.STORAGE].audit_trail(claim_id)
+    assert [(e.action, e.actor) for e in trail[-2:]] == [
+        ("refused", "feishu:qianqi"), ("refused", "feishu:zhangsan")]
