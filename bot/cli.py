@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from bot.config import ConfigError, check_config, load_config, secret_values
 from bot.config_model import Config
 from bot.emulator.replay import add_replay_parser, run_replay
 from bot.logs import setup_logging
+from storage.base import StorageError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,7 +130,13 @@ def _run(config: Config, announce: str = "") -> int:
     from bot.serve import serve
 
     setup_logging(config.server.log_format, config.server.log_level, secret_values(config))
-    asyncio.run(serve(create_app(config), config, announce))
+    try:
+        asyncio.run(serve(create_app(config), config, announce))
+    except StorageError as exc:
+        # Through the log, whose filter masks secrets: the message may hold the storage URL
+        # with its password, which an uncaught traceback would print as it is.
+        logging.getLogger("claimbot.serve").error("storage unavailable, stopping: %s", exc)
+        return 1
     return 0
 
 

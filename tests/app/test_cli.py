@@ -75,3 +75,17 @@ def test_serve_announces_and_stops_on_sigterm(tmp_path: Path) -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_serve_without_storage_exits_without_printing_its_password(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = {free_port()}\n'
+        f'[storage]\nurl = "redis://:hunter2-storage-pw@127.0.0.1:{free_port()}/0"\n',
+        encoding="utf-8",
+    )
+    result = claimbot("serve", "-c", str(config))
+    assert result.returncode == 1
+    assert "storage unavailable" in result.stderr
+    assert "hunter2-storage-pw" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
