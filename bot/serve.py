@@ -9,12 +9,17 @@ from aiohttp import web
 
 from bot.config_model import Config
 
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 async def serve(app: web.Application, config: Config, announce: str = "") -> None:
     """Start ``app``, print ``listening on http://HOST:PORT``, run until a stop signal."""
     runner = web.AppRunner(app, shutdown_timeout=config.server.shutdown_timeout,
                            handle_signals=False, access_log=None)
     await runner.setup()
+    # Handled from before "listening on": a SIGTERM sent as soon as that line appears stops
+    # the server gracefully instead of killing it.
+    stop = _stop_on_signals()
     try:
         site = web.TCPSite(runner, config.server.host, config.server.port)
         await site.start()
@@ -22,8 +27,9 @@ async def serve(app: web.Application, config: Config, announce: str = "") -> Non
         if announce:
             print(announce, flush=True)
         print(f"listening on http://{host}:{port}", flush=True)
-        await _until_signalled()
+        await stop.wait()
     finally:
+        _restore_signals()
         # Stops accepting, lets in-flight requests finish (shutdown_timeout), then runs the
         # cleanup contexts: workers stop, queues are left consistent, storage closes.
         await runner.cleanup()
@@ -36,13 +42,15 @@ def _bound(runner: web.AppRunner, config: Config) -> tuple[str, int]:
     return config.server.host, config.server.port
 
 
-async def _until_signalled() -> None:
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+    return stop
+
+
+def _restore_signals() -> None:
+    loop = asyncio.get_running_loop()
+    for sig in SIGNALS:
+        loop.remove_signal_handler(sig)
