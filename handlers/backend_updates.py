@@ -21,14 +21,15 @@ from bot.replies import CardUpdate, InlineReply, Recipient, Text, Toast
 from handlers import workflow as wf
 from handlers.cards import finance_data, status_data
 from handlers.common import audit, display_names, parse_action, save
+from handlers.reminders import language_of
 from handlers.texts import say
 from storage.models import Claim, ClaimStatus
 
 router = Router()
 
-BACKEND_NAME = {"zh-CN": "报销系统", "en": "the reimbursement system"}
+BACKEND_NAME = {"zh-CN": "报销系统", "en-US": "the reimbursement system"}
 COMMENT_TEXT = {"zh-CN": "报销系统对你的报销单 {id} 的备注：{comment}",
-                "en": "The reimbursement system commented on your claim {id}: {comment}"}
+                "en-US": "The reimbursement system commented on your claim {id}: {comment}"}
 REJECTABLE = frozenset({ClaimStatus.SUBMITTED, ClaimStatus.APPROVING, ClaimStatus.APPROVED})
 
 
@@ -44,6 +45,8 @@ async def backend_update(ctx: HandlerContext) -> None:
     if action is None or claim is None:
         _result(ctx, "error", "not_found")
         return
+    # Told to the applicant: in the language they chose in chat, not the default.
+    ctx.lang = await language_of(ctx, claim.platform, claim.applicant.user_id)
     note = ctx.event.form.get("comment", "").strip()
     if action.verb == "backend_comment":
         await _comment(ctx, claim, note)
