@@ -11,7 +11,15 @@ from bot.events import CardActionEvent
 from bot.replies import Card, CardUpdate, InlineReply, Text, Toast
 from handlers import workflow as wf
 from handlers.cards import draft_data, status_data
-from handlers.common import actor_of, display_names, person_of, reply_to, save, toast
+from handlers.common import (
+    actor_of,
+    display_names,
+    parse_action,
+    person_of,
+    reply_to,
+    save,
+    toast,
+)
 from handlers.conversation import Conversation, forget, load, store
 from handlers.draft_checks import draft_flags
 from handlers.invoices import Prefill
@@ -235,6 +243,12 @@ async def add_item(ctx: HandlerContext) -> None:
 
 @router.card_action("cancel")
 async def cancel_clicked(ctx: HandlerContext) -> None:
+    """Cancel the draft whose card was clicked: an older card of another claim cancels nothing."""
+    assert isinstance(ctx.event, CardActionEvent)
     conversation = await load(ctx)
+    action = parse_action(ctx.event.action)
+    if action is None or action.claim_id != conversation.draft:
+        ctx.inline = toast(say("card_outdated", ctx.lang), "warning")
+        return
     await cancel(ctx, conversation)
     ctx.inline = toast(say("cancelled", ctx.lang))

@@ -90,3 +90,17 @@ async def test_every_refused_withdraw_is_audited(journey: Journey) -> None:
     trail = await j.client.app[keys.STORAGE].audit_trail(claim_id)
     assert [(e.action, e.actor) for e in trail[-2:]] == [
         ("refused", "feishu:qianqi"), ("refused", "feishu:zhangsan")]
+
+
+async def test_cancel_on_an_old_draft_card_leaves_the_open_draft_alone(journey: Journey) -> None:
+    j = journey
+    storage = j.client.app[keys.STORAGE]
+    first = await file_and_submit(j, "zhangsan", "报销 打车 45.5 昨天 去客户现场")
+    await j.say("zhangsan", "报销 午餐 30 今天")
+    await j.settle()
+    second = j.last_card("zhangsan", "claim_draft")["data"]["claim"]["id"]
+    answer = await j.click("zhangsan", first["data"]["actions"]["cancel"])
+    await j.settle()
+    assert answer["toast"] != "已取消。"
+    assert (await storage.get_claim(second)).status.value == "draft"
+    assert (await storage.get_claim(first["data"]["claim"]["id"])).status.value == "approving"
