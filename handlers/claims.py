@@ -115,6 +115,8 @@ async def withdraw(ctx: HandlerContext, claim: Claim, version: int | None) -> st
 async def withdraw_by_text(ctx: HandlerContext, claim_id: str) -> None:
     claim = await ctx.storage.get_claim(claim_id) if claim_id else None
     if claim is None or claim.applicant.user_id != actor_of(ctx).user_id:
+        if claim is not None:  # someone else's: refused as not found, and audited
+            audit(ctx, claim.id, "refused", "withdraw by someone other than the applicant")
         ctx.send(Text(reply_to(ctx), say("claim_not_found", ctx.lang, id=claim_id)))
         return
     ctx.send(Text(reply_to(ctx), await withdraw(ctx, claim, None)))

@@ -104,3 +104,15 @@ async def test_cancel_on_an_old_draft_card_leaves_the_open_draft_alone(journey: 
     assert answer["toast"] != "已取消。"
     assert (await storage.get_claim(second)).status.value == "draft"
     assert (await storage.get_claim(first["data"]["claim"]["id"])).status.value == "approving"
+
+
+async def test_withdrawing_someone_elses_claim_by_text_is_audited(journey: Journey) -> None:
+    j = journey
+    draft = await file_and_submit(j, "zhangsan", "报销 打车 45.5 昨天 去客户现场")
+    claim_id = draft["data"]["claim"]["id"]
+    await j.say("qianqi", f"撤回 {claim_id}")
+    await j.settle()
+    claim = await j.client.app[keys.STORAGE].get_claim(claim_id)
+    assert claim is not None and claim.status.value == "approving"
+    trail = await j.client.app[keys.STORAGE].audit_trail(claim_id)
+    assert (trail[-1].action, trail[-1].actor) == ("refused", "feishu:qianqi")
