@@ -36,7 +36,8 @@ async def submit(ctx: HandlerContext) -> None:
     try:
         wf.expect_version(claim, action.version)
         submitted = wf.submit(claim, ctx.now)
-    except wf.WorkflowError:
+    except wf.WorkflowError as error:
+        audit(ctx, claim.id, "refused", f"{error.code}: {error}")
         names = await display_names(ctx, claim)
         ctx.inline = InlineReply(Toast(say("card_outdated", ctx.lang), "warning"),
                                  "claim_status", status_data(claim, names, ctx))

@@ -116,3 +116,13 @@ async def test_withdrawing_someone_elses_claim_by_text_is_audited(journey: Journ
     assert claim is not None and claim.status.value == "approving"
     trail = await j.client.app[keys.STORAGE].audit_trail(claim_id)
     assert (trail[-1].action, trail[-1].actor) == ("refused", "feishu:qianqi")
+
+
+async def test_a_second_submit_click_is_refused_and_audited(journey: Journey) -> None:
+    j = journey
+    draft = await file_and_submit(j, "zhangsan", "报销 打车 45.5 昨天 去客户现场")
+    again = await j.click("zhangsan", draft["data"]["actions"]["submit"])
+    assert again["card"] == "claim_status" and again["toast"] != "已提交"
+    trail = await j.client.app[keys.STORAGE].audit_trail(draft["data"]["claim"]["id"])
+    assert [e.action for e in trail].count("submitted") == 1
+    assert (trail[-1].action, trail[-1].actor) == ("refused", "feishu:zhangsan")
