@@ -91,6 +91,15 @@ POOL_SIZE = 64
 POOL_WAIT = 10.0  # seconds a command may wait for a pooled connection
 
 
+def _without_password(url: str) -> str:
+    """``url`` with its password (``redis://:PASSWORD@host``) masked."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+
+
 class RedisStorage:
     def __init__(
         self,
@@ -101,6 +110,7 @@ class RedisStorage:
         prefix: str = "claimbot:",
     ) -> None:
         self._url = require_text("redis url", url)
+        self._shown = _without_password(self._url)  # for messages: they end up in logs
         self._clock = clock
         self._attachment_limit = int(require_positive("attachment limit", attachment_limit))
         self._prefix = require_text("key prefix", prefix)
@@ -120,12 +130,12 @@ class RedisStorage:
             )
             client = aioredis.Redis.from_pool(pool)  # the client owns and closes the pool
         except ValueError as exc:
-            raise StorageUnavailable(f"bad Redis url {self._url!r}: {exc}") from exc
+            raise StorageUnavailable(f"bad Redis url {self._shown!r}: {exc}") from exc
         try:
             await client.ping()
         except RedisError as exc:
             await client.aclose()
-            raise StorageUnavailable(f"Redis at {self._url} does not answer: {exc}") from exc
+            raise StorageUnavailable(f"Redis at {self._shown} does not answer: {exc}") from exc
         self._scripts = {
             name: client.register_script(getattr(lua, name))
             for name in (
@@ -167,7 +177,7 @@ class RedisStorage:
             # each would fail its first command after Redis is back (the client does not retry).
             with contextlib.suppress(Exception):
                 await client.connection_pool.disconnect(inuse_connections=False)
-            raise StorageUnavailable(f"Redis at {self._url}: {exc}") from exc
+            raise StorageUnavailable(f"Redis at {self._shown}: {exc}") from exc
         except RedisError as exc:
             raise StorageError(f"Redis: {exc}") from exc
 
