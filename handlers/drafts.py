@@ -160,15 +160,21 @@ async def attach(ctx: HandlerContext, conversation: Conversation, stored: list[s
     await show_draft(ctx, after)
 
 
-async def cancel(ctx: HandlerContext, conversation: Conversation) -> None:
+async def cancel(ctx: HandlerContext, conversation: Conversation) -> str:
+    """Drop the draft (a returned claim only stops being edited: it stays returned, with its
+    invoices, until withdrawn); returns the text sent."""
     draft = await open_draft(ctx, conversation)
+    said = say("cancelled", ctx.lang)
     if draft is not None and draft.status is ClaimStatus.DRAFT:
         after = wf.cancel_draft(draft, ctx.now)
         save(ctx, draft, after, "cancelled")
         ctx.send(CardUpdate(after.id, "claim_draft", "claim_status",
                             status_data(after, await display_names(ctx, after), ctx)))
+    elif draft is not None:
+        said = say("editing_stopped", ctx.lang, id=draft.id)
     forget(ctx, conversation)
-    ctx.send(Text(reply_to(ctx), say("cancelled", ctx.lang)))
+    ctx.send(Text(reply_to(ctx), said))
+    return said
 
 
 async def edit(ctx: HandlerContext, conversation: Conversation, command: Command) -> None:
@@ -250,5 +256,4 @@ async def cancel_clicked(ctx: HandlerContext) -> None:
     if action is None or action.claim_id != conversation.draft:
         ctx.inline = toast(say("card_outdated", ctx.lang), "warning")
         return
-    await cancel(ctx, conversation)
-    ctx.inline = toast(say("cancelled", ctx.lang))
+    ctx.inline = toast(await cancel(ctx, conversation))

@@ -126,3 +126,25 @@ async def test_a_second_submit_click_is_refused_and_audited(journey: Journey) ->
     trail = await j.client.app[keys.STORAGE].audit_trail(draft["data"]["claim"]["id"])
     assert [e.action for e in trail].count("submitted") == 1
     assert (trail[-1].action, trail[-1].actor) == ("refused", "feishu:zhangsan")
+
+
+async def test_cancel_while_editing_a_returned_claim_says_it_stays_returned(
+    journey: Journey,
+) -> None:
+    j = journey
+    storage = j.client.app[keys.STORAGE]
+    draft = await file_and_submit(j, "zhangsan", f"打车 45 昨天 发票 {INVOICE}")
+    claim_id = draft["data"]["claim"]["id"]
+    request = j.last_card("lisi", "approval_request")
+    await j.click("lisi", request["data"]["actions"]["return"], reason="金额不对")
+    await j.settle()
+    returned = await storage.get_claim(claim_id)
+    assert returned is not None
+    await j.click("zhangsan", f"resubmit:{claim_id}:{returned.version}")
+    await j.settle()
+    editing = j.last_card("zhangsan", "claim_draft")["data"]
+    answer = await j.click("zhangsan", editing["actions"]["cancel"])
+    await j.settle()
+    assert answer["toast"] != "已取消。" and f"撤回 {claim_id}" in answer["toast"]
+    assert (await storage.get_claim(claim_id)).status.value == "returned"
+    assert await storage.invoice_holder(INVOICE) == claim_id
