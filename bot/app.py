@@ -124,7 +124,7 @@ def _platforms_ctx(
             name: platform_route(adapter, sink, config.server.max_body_bytes, gate)
             for name, adapter in adapters.items()
         }
-        orgs = _org_services(config, adapters)
+        orgs = app[keys.ORGS] = _org_services(config, adapters)
         downloads = {n: a.messenger.download for n, a in adapters.items()}
         def committed(topics: set[str]) -> None:
             for topic in topics:

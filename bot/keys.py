@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import ClientSession, web
 
 from bot.config_model import Config
+from bot.directory import OrgService
 from bot.dispatcher import Dispatcher
 from bot.http import AiohttpHandler
 from bot.metrics import Metrics
@@ -22,5 +23,6 @@ PLATFORMS = web.AppKey("platforms", dict[str, PlatformAdapter])
 EDGES = web.AppKey("edges", dict[str, AiohttpHandler])
 PIPELINE = web.AppKey("pipeline", Pipeline)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+ORGS = web.AppKey("orgs", dict[str, OrgService])  # per platform, with the [directory] file
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 LOOPS = web.AppKey("loops", dict[str, QueueLoop])

@@ -17,7 +17,6 @@ from bot.backends.hesi_client import HesiClient
 from bot.backends.inbound import BACKEND, HESI_STATES, BackendRuntime, apply_update
 from bot.backends.webhook import MappingTemplate, WebhookBackend
 from bot.config_model import Config
-from bot.directory import OrgService
 from bot.dispatcher import Dispatcher, Router
 from bot.workers.queue_loop import Outcome, QueueLoop
 from bot.workers.sync import sync_loop
@@ -64,7 +63,7 @@ def start_backend(
     """Fill the app's backend runtime; give the "backend" loop and the connector's workers."""
     runtime = app[BACKEND]
     backend = build_backend(runtime.config, app[keys.HTTP])
-    orgs = {n: OrgService(a.directory, platform=n) for n, a in app[keys.PLATFORMS].items()}
+    orgs = app[keys.ORGS]  # the chat's view, [directory] file included
 
     def committed(topics: set[str]) -> None:
         for topic in topics:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,12 @@ from aiohttp.test_utils import TestClient
 
 from bot import keys
 from bot.app import create_app
-from bot.config_model import BackendConfig, Config
+from bot.config_model import BackendConfig, Config, DirectoryConfig
 from storage.base import Storage, StorageUnavailable
 from storage.models import ClaimStatus
 from tests.backends.fake_webhook import FakeWebhookPeer, signed
-from tests.backends.support import Flow, sync_config
+from tests.backends.support import MANAGER, Flow, sync_config
+from tests.fakes.loopback import LoopPlatform, loop_factory
 
 ClientMaker = Callable[..., Awaitable[TestClient[Any, Any]]]
 SECRET = "peer-secret"
@@ -185,3 +187,25 @@ async def test_storage_down_answers_503_not_500(
     monkeypatch.setattr(flow.storage, method, down)
     status, _ = await post(client, body_of(status="paid"))
     assert status == 503
+
+
+async def test_an_update_names_people_as_the_directory_file_does(
+    aiohttp_client: ClientMaker, tmp_path: Path, peer: tuple[FakeWebhookPeer, str]
+) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text(
+        "user_id,name,manager_id,department_id,department_name,is_department_head\n"
+        f"{MANAGER},李四（人事档案）,,d-sales,销售部,true\n",
+        encoding="utf-8",
+    )
+    config = replace(sync_config(tmp_path, BackendConfig("webhook", peer[1], SECRET)),
+                     directory=DirectoryConfig(file=str(hr)))
+    feishu = LoopPlatform(name="feishu")  # the claims' platform, with an empty org chart
+    client = await aiohttp_client(create_app(config, platforms=[loop_factory(feishu)]))
+    flow = Flow(client.app[keys.STORAGE], config)
+    await flow.approved(CLAIM)
+    status, _ = await post(client, body_of(status="paid"))
+    assert status == 200
+    rows = await flow.storage.queue_rows("platform", dead=False)
+    rows += await flow.storage.queue_rows("platform", dead=True)
+    assert "李四（人事档案）" in json.dumps([r.payload for r in rows], ensure_ascii=False)
