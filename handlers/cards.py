@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.dispatcher import HandlerContext
 from handlers.budgets import BudgetStatus, budget_line, over_budget_flags
+from handlers.common import today
 from handlers.policy import claim_flags
 from handlers.views import action, claim_view, decision_label, list_entry, shown_time
 from storage.models import Claim, ClaimStatus
@@ -18,7 +19,7 @@ REJECT_REASONS = {
 
 
 def _view(claim: Claim, names: dict[str, str], ctx: HandlerContext) -> dict[str, Any]:
-    flags = [f.view(ctx.lang) for f in claim_flags(claim, ctx.config, ctx.now.date())]
+    flags = [f.view(ctx.lang) for f in claim_flags(claim, ctx.config, today(ctx))]
     categories = {c.code: c.name for c in ctx.config.categories}
     return claim_view(claim, names, ctx.lang, flags, categories)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from bot.dispatcher import HandlerContext
 from bot.events import Actor, CardActionEvent, MessageEvent
 from bot.replies import InlineReply, Recipient, Toast
+from handlers.budgets import zone_of
 from storage.models import (
     AuditEntry,
     Claim,
@@ -44,6 +46,12 @@ def actor_of(ctx: HandlerContext) -> Actor:
     event = ctx.event
     assert isinstance(event, MessageEvent | CardActionEvent)
     return event.actor
+
+
+def today(ctx: HandlerContext) -> date:
+    """Today on the wall clock of ``[approval] timezone``: "今天" and "昨天" are the user's days,
+    not UTC's (from 00:00 to 08:00 in Beijing, UTC is still on the day before)."""
+    return ctx.now.astimezone(zone_of(ctx.config)).date()
 
 
 def reply_to(ctx: HandlerContext) -> Recipient:

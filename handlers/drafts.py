@@ -19,6 +19,7 @@ from handlers.common import (
     reply_to,
     save,
     toast,
+    today,
 )
 from handlers.conversation import Conversation, forget, load, store
 from handlers.draft_checks import draft_flags
@@ -180,7 +181,7 @@ async def cancel(ctx: HandlerContext, conversation: Conversation) -> str:
 async def edit(ctx: HandlerContext, conversation: Conversation, command: Command) -> None:
     """``金额改成 50``: change the item being filled, else the draft's last (or numbered) item."""
     field = command.field or ""
-    reply = read_answer(field, command.value, ctx.config.categories, ctx.now.date(), ctx.lang)
+    reply = read_answer(field, command.value, ctx.config.categories, today(ctx), ctx.lang)
     if reply.retry:
         ctx.send(Text(reply_to(ctx), reply.retry))
         return

@@ -6,7 +6,7 @@ from bot.dispatcher import HandlerContext, Router
 from bot.events import CardActionEvent, MessageEvent
 from bot.replies import Card, Text
 from handlers import claims, drafts
-from handlers.common import reply_to, toast
+from handlers.common import reply_to, toast, today
 from handlers.conversation import Conversation, load, store
 from handlers.help import help_data
 from handlers.invoices import InvoiceUnreadable, Prefill, read_prefill
@@ -84,7 +84,7 @@ async def answered_on_card(ctx: HandlerContext) -> None:
 async def take_text(ctx: HandlerContext, conversation: Conversation, text: str) -> None:
     """A free-text message: read items from it and file them, asking what is missing."""
     text, invoice = take_invoice(text)
-    result = parse_claim_text(text, ctx.config.categories, ctx.now.date(), ctx.lang)
+    result = parse_claim_text(text, ctx.config.categories, today(ctx), ctx.lang)
     if not result.items:
         if invoice and conversation.item:
             conversation.item["invoice"] = invoice
@@ -106,7 +106,7 @@ async def take_text(ctx: HandlerContext, conversation: Conversation, text: str) 
 async def answer(ctx: HandlerContext, conversation: Conversation, text: str) -> None:
     """The user's reply to the question we asked about the item being filled."""
     asking = conversation.asking
-    reply = read_answer(asking, text, ctx.config.categories, ctx.now.date(), ctx.lang)
+    reply = read_answer(asking, text, ctx.config.categories, today(ctx), ctx.lang)
     if reply.retry or not reply.value:
         ctx.send(Text(reply_to(ctx), reply.retry or say("please_answer", ctx.lang)))
         return
@@ -116,7 +116,7 @@ async def answer(ctx: HandlerContext, conversation: Conversation, text: str) -> 
         declared = next((f for f in category.fields if f.key == key), None) if category else None
         if declared is not None:
             try:
-                conversation.extra[key] = check_field(declared, reply.value, ctx.now.date())
+                conversation.extra[key] = check_field(declared, reply.value, today(ctx))
             except ValueError:
                 ctx.send(Text(reply_to(ctx), say("field_invalid", ctx.lang, label=declared.label)))
                 return
@@ -145,7 +145,7 @@ async def receive_files(ctx: HandlerContext, conversation: Conversation) -> None
             ctx.send(Text(reply_to(ctx), unsupported))
             return
         try:
-            found = await read_prefill(data, content_type, ctx.config, ctx.now.date())
+            found = await read_prefill(data, content_type, ctx.config, today(ctx))
         except InvoiceUnreadable as error:
             if not content_type.startswith("image/"):
                 ctx.send(Text(reply_to(ctx), error.text(ctx.lang)))

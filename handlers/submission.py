@@ -11,7 +11,7 @@ from handlers import workflow as wf
 from handlers.approvals import load_for_action, send_approval_cards, send_finance_notices
 from handlers.budgets import BudgetStatus, budget_statuses, over_budget_flags
 from handlers.cards import status_data
-from handlers.common import actor_of, audit, display_names, reply_to, save, toast
+from handlers.common import actor_of, audit, display_names, reply_to, save, toast, today
 from handlers.conversation import forget, load, store
 from handlers.draft_checks import invoice_conflicts
 from handlers.drafts import show_draft
@@ -42,7 +42,7 @@ async def submit(ctx: HandlerContext) -> None:
         ctx.inline = InlineReply(Toast(say("card_outdated", ctx.lang), "warning"),
                                  "claim_status", status_data(claim, names, ctx))
         return
-    flags = claim_flags(claim, ctx.config, ctx.now.date())
+    flags = claim_flags(claim, ctx.config, today(ctx))
     budget = await budget_statuses(ctx.storage, ctx.config, claim, ctx.now)
     flags += over_budget_flags(budget, claim, ctx.config)
     problems = [f.text(ctx.lang) for f in blocking(flags)] + await invoice_conflicts(ctx, claim)

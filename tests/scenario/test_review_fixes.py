@@ -148,3 +148,22 @@ async def test_cancel_while_editing_a_returned_claim_says_it_stays_returned(
     assert answer["toast"] != "已取消。" and f"撤回 {claim_id}" in answer["toast"]
     assert (await storage.get_claim(claim_id)).status.value == "returned"
     assert await storage.invoice_holder(INVOICE) == claim_id
+
+
+async def test_today_is_the_configured_wall_clock_day_not_utc(
+    aiohttp_client: ClientMaker, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.app import create_app
+
+    early_in_beijing = datetime(2026, 11, 28, 23, 30, tzinfo=UTC)  # 11-29 07:30 Asia/Shanghai
+    platform = LoopPlatform("feishu", directory=LoopDirectory(dict(USERS), dict(DEPARTMENTS)))
+    app = create_app(journey_config(tmp_path), platforms=[loop_factory(platform)],
+                     clock=lambda: early_in_beijing)
+    j = Journey(await aiohttp_client(app), platform)
+    await j.say("zhangsan", "报销 打车 30 今天 去客户现场")
+    await j.settle()
+    claim = j.last_card("zhangsan", "claim_draft")["data"]["claim"]
+    assert claim["items"][0]["date"] == "2026-11-29"
+    assert not claim["flags"]  # not "in the future"
