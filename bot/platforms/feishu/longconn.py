@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import threading
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from bot.config_model import FeishuConfig
@@ -55,19 +54,17 @@ class FrameBridge:
             log.warning("feishu-ws: dropping an unreadable frame: %s", exc)
             return None
         results: list[Ingested] = []
-        exceeded = False
         for event in decoded.events:
             future = asyncio.run_coroutine_threadsafe(self._ingest(event), self._loop)
-            try:
-                results.append(future.result(self._answer_within))
-            except FutureTimeout:
-                if decoded.context != "card":
-                    raise  # unanswered: Feishu pushes it again and dedup absorbs the repeat
-                exceeded = True
+            # No answer without a result, for clicks too: the sink returns only once the event
+            # is recorded (its inline part is bounded by the budget, shorter than this wait), so
+            # a timeout means the event may not be on disk, and an answer would acknowledge it.
+            # Unanswered, Feishu shows the clicker an error and dedup absorbs any repeat.
+            results.append(future.result(self._answer_within))
         if decoded.context != "card":
             return None
         inline = next((r.inline for r in results if r.inline is not None), None)
-        return self._inbound.card_answer(inline, exceeded)
+        return self._inbound.card_answer(inline, False)
 
     async def _ingest(self, event: Event) -> Ingested:
         return await self._sink(event, self._budget)
