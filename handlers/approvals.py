@@ -21,6 +21,7 @@ from handlers.common import (
     toast,
 )
 from handlers.conversation import load, store
+from handlers.reminders import language_of
 from handlers.texts import say
 from handlers.views import status_label
 from storage.models import Claim, ClaimStatus
@@ -123,7 +124,8 @@ async def announce(ctx: HandlerContext, before: Claim, after: Claim) -> None:
     ctx.inline = InlineReply(Toast(decided["decision"]["label"], "success"), "approval_decided",
                              decided)
     applicant = Recipient(after.platform, user_id=after.applicant.user_id)
-    ctx.send(Text(applicant, say(f"notify_{after.status.value}", ctx.lang, id=after.id,
+    told_in = await language_of(ctx, after.platform, after.applicant.user_id)  # theirs, not ours
+    ctx.send(Text(applicant, say(f"notify_{after.status.value}", told_in, id=after.id,
                                  by=names.get(actor_of(ctx).user_id, ""),
                                  comment=after.steps[before.current_step].comment)))
     if after.status is ClaimStatus.APPROVING:
@@ -174,7 +176,8 @@ async def mark_paid(ctx: HandlerContext) -> None:
     ctx.send(CardUpdate(after.id, "finance_notice", "finance_notice", paid, ctx.lang))
     ctx.send(CardUpdate(after.id, "claim_status", "claim_status",
                         status_data(after, names, ctx), ctx.lang))
+    told_in = await language_of(ctx, after.platform, after.applicant.user_id)
     ctx.send(Text(Recipient(after.platform, user_id=after.applicant.user_id),
-                  say("notify_paid", ctx.lang, id=after.id, total=paid["claim"]["total"])))
+                  say("notify_paid", told_in, id=after.id, total=paid["claim"]["total"])))
     ctx.inline = InlineReply(Toast(say("marked_paid", ctx.lang), "success"), "finance_notice",
                              paid)

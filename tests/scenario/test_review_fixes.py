@@ -167,3 +167,17 @@ async def test_today_is_the_configured_wall_clock_day_not_utc(
     claim = j.last_card("zhangsan", "claim_draft")["data"]["claim"]
     assert claim["items"][0]["date"] == "2026-11-29"
     assert not claim["flags"]  # not "in the future"
+
+
+async def test_the_applicant_is_told_in_their_language_not_the_approvers(
+    journey: Journey,
+) -> None:
+    j = journey
+    await j.say("zhangsan", "English")
+    await j.settle()
+    draft = await file_and_submit(j, "zhangsan", "报销 打车 45.5 昨天 去客户现场")
+    request = j.last_card("lisi", "approval_request")  # 李四 speaks Chinese
+    await j.click("lisi", request["data"]["actions"]["return"], reason="金额不对")
+    await j.settle()
+    told = j.sent("zhangsan", "text")[-1]["text"]
+    assert told.startswith("Your claim") and draft["data"]["claim"]["id"] in told
