@@ -29,7 +29,7 @@ def take_invoice(text: str) -> tuple[str, str]:
     first, second = found["a"], found["b"]
     if len(first) != 20 and not second:
         return text, ""
-    key = first if len(first) == 20 else f"{first}-{second}"
+    key = first if len(first) == 20 else f"{first}:{second}"  # as bot.einvoice.invoice_key
     return (text[: found.start()] + " " + text[found.end() :]).strip(), key
 
 
