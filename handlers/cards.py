@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.dispatcher import HandlerContext
-from handlers.budgets import BudgetStatus, budget_line, over_budget_flags
+from handlers.budgets import BudgetStatus, budget_line, over_budget_flags, zone_of
 from handlers.common import today
 from handlers.policy import claim_flags
 from handlers.views import action, claim_view, decision_label, list_entry, shown_time
@@ -21,7 +21,7 @@ REJECT_REASONS = {
 def _view(claim: Claim, names: dict[str, str], ctx: HandlerContext) -> dict[str, Any]:
     flags = [f.view(ctx.lang) for f in claim_flags(claim, ctx.config, today(ctx))]
     categories = {c.code: c.name for c in ctx.config.categories}
-    return claim_view(claim, names, ctx.lang, flags, categories)
+    return claim_view(claim, names, ctx.lang, flags, categories, zone_of(ctx.config))
 
 
 def draft_data(claim: Claim, names: dict[str, str], ctx: HandlerContext) -> dict[str, Any]:
@@ -81,13 +81,14 @@ def decided_data(
     step = claim.steps[index] if claim.steps else None
     decision = step.decision if step else None
     by = names.get(step.decided_by, step.decided_by) if step else ""
-    at = shown_time(step.decided_at if step else None) or shown_time(claim.updated_at)
+    zone = zone_of(ctx.config)
+    at = shown_time(step.decided_at if step else None, zone) or shown_time(claim.updated_at, zone)
     comment = step.comment if step else ""
     if claim.status is ClaimStatus.WITHDRAWN:
         # The applicant's act, not an earlier step's: its time, and no approver's comment.
         label = "已撤回" if ctx.lang != "en-US" else "Withdrawn"
         kind, by = "withdrawn", claim.applicant.name
-        at, comment = shown_time(claim.updated_at), ""
+        at, comment = shown_time(claim.updated_at, zone), ""
     else:
         label, kind = decision_label(decision, ctx.lang), decision.value if decision else ""
     return {
@@ -108,7 +109,8 @@ def finance_data(
     data: dict[str, Any] = {
         "claim": _view(claim, names, ctx),
         "payee": {"name": claim.applicant.name, "account": ""},
-        "paid": {"by": paid_by, "at": shown_time(claim.updated_at) if paid_by else ""},
+        "paid": {"by": paid_by,
+                 "at": shown_time(claim.updated_at, zone_of(ctx.config)) if paid_by else ""},
         "actions": {},
     }
     if claim.status is ClaimStatus.APPROVED:
@@ -120,6 +122,6 @@ def list_data(title: str, claims: list[Claim], names: dict[str, str],
               ctx: HandlerContext, more: int = 0) -> dict[str, Any]:
     return {
         "title": title,
-        "claims": [list_entry(c, names, ctx.lang) for c in claims],
+        "claims": [list_entry(c, names, ctx.lang, zone_of(ctx.config)) for c in claims],
         "more": more,
     }

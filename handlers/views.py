@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from storage.models import ApprovalStep, Claim, ClaimStatus, Decision
@@ -49,8 +49,11 @@ def decision_label(decision: Decision | None, lang: str) -> str:
     return table[decision.value if decision else ""]
 
 
-def shown_time(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+def shown_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
+    """On the wall clock of ``zone`` (``[approval] timezone``); stored moments are UTC."""
+    if moment is None:
+        return ""
+    return (moment.astimezone(zone) if zone else moment).strftime("%Y-%m-%d %H:%M")
 
 
 def action(verb: str, claim: Claim) -> str:
@@ -63,7 +66,8 @@ def _name(names: Mapping[str, str], user_id: str) -> str:
 
 
 def _step_view(
-    step: ApprovalStep, index: int, claim: Claim, names: Mapping[str, str], lang: str
+    step: ApprovalStep, index: int, claim: Claim, names: Mapping[str, str], lang: str,
+    zone: tzinfo | None = None,
 ) -> dict[str, Any]:
     current = claim.status is ClaimStatus.APPROVING and index == claim.current_step
     who = step.decided_by or "、".join(_name(names, a) for a in step.approvers)
@@ -73,7 +77,7 @@ def _step_view(
         "decision": step.decision.value if step.decision else "",
         "decision_label": decision_label(step.decision, lang),
         "comment": step.comment,
-        "at": shown_time(step.decided_at),
+        "at": shown_time(step.decided_at, zone),
         "current": current,
     }
 
@@ -84,6 +88,7 @@ def claim_view(
     lang: str = "zh-CN",
     flags: list[dict[str, str]] | None = None,
     categories: Mapping[str, str] | None = None,
+    zone: tzinfo | None = None,
 ) -> dict[str, Any]:
     """``names`` maps user ids to display names; ``categories`` category codes to names."""
     categories = categories or {}
@@ -103,7 +108,7 @@ def claim_view(
         },
         "total": format_cny(claim.total),
         "total_capital": capital_amount(claim.total),
-        "created_at": shown_time(claim.created_at),
+        "created_at": shown_time(claim.created_at, zone),
         "items": [
             {
                 "category": categories.get(item.category, item.category),
@@ -123,19 +128,21 @@ def claim_view(
             for item in claim.items
             for attachment in item.attachments
         ],
-        "steps": [_step_view(s, i, claim, names, lang) for i, s in enumerate(claim.steps)],
+        "steps": [_step_view(s, i, claim, names, lang, zone) for i, s in enumerate(claim.steps)],
         "waiting_for": waiting,
     }
 
 
-def list_entry(claim: Claim, names: Mapping[str, str], lang: str) -> dict[str, Any]:
-    view = claim_view(claim, names, lang)
+def list_entry(
+    claim: Claim, names: Mapping[str, str], lang: str, zone: tzinfo | None = None
+) -> dict[str, Any]:
+    view = claim_view(claim, names, lang, zone=zone)
     return {
         "id": claim.id,
         "title": claim.title,
         "total": view["total"],
         "status_label": view["status_label"],
         "waiting_for": view["waiting_for"],
-        "created_at": claim.created_at.date().isoformat(),
+        "created_at": shown_time(claim.created_at, zone)[:10],
         "open": action("open", claim),
     }
