@@ -19,7 +19,7 @@ from bot.config_model import Config
 from bot.events import CardActionEvent, Event, FileRef, MessageEvent
 from bot.outbound_codec import encode_outbound
 from bot.replies import InlineReply, Outbound
-from storage.base import Storage, VersionConflict
+from storage.base import InvoiceInUse, Storage, VersionConflict
 from storage.models import Commit, NewMessage
 
 if TYPE_CHECKING:
@@ -131,8 +131,9 @@ class Dispatcher:
     async def dispatch(self, event: Event, consume: str = "") -> InlineReply | None:
         """Run the event's handler and commit its effects (acking ``consume`` with them).
 
-        A concurrent change of the same claim makes the commit fail on its version check; the
-        handler then runs again on fresh state, so the second click sees the first's outcome.
+        A concurrent change of the same claim makes the commit fail on its version check, and a
+        concurrent submit with the same invoice on its registry lock; the handler then runs
+        again on fresh state, so the second sees the first's outcome (and says so politely).
         """
         handler = self._router.resolve(event)
         if handler is None:
@@ -148,10 +149,11 @@ class Dispatcher:
                 if not ctx.commit.empty:
                     await self._storage.commit(ctx.commit)
                     self._committed({m.topic for m in ctx.commit.messages})
-            except VersionConflict:
+            except (VersionConflict, InvoiceInUse) as conflict:
                 if attempt == MAX_CONFLICT_RETRIES:
                     raise
-                log.info("version conflict on %s, running the handler again", event.event_id)
+                log.info("%s on %s, running the handler again", type(conflict).__name__,
+                         event.event_id)
                 continue
             return ctx.inline
         raise AssertionError("unreachable")  # pragma: no cover

@@ -337,3 +337,20 @@ async def test_one_users_messages_are_handled_in_order(journey: Journey) -> None
     await j.settle()
     draft = j.last_card("zhangsan", "claim_draft")["data"]["claim"]
     assert [i["amount"] for i in draft["items"]] == ["¥50.00", "¥30.00"]
+
+
+async def test_two_submits_with_one_invoice_at_once_one_wins_politely(journey: Journey) -> None:
+    import asyncio
+
+    j = journey
+    await j.say("zhangsan", "打车 45 昨天 发票 26312000000012345678")
+    await j.say("qianqi", "打车 60 昨天 发票 26312000000012345678")
+    await j.settle()
+    first = j.last_card("zhangsan", "claim_draft")["data"]
+    second = j.last_card("qianqi", "claim_draft")["data"]
+    answers = await asyncio.gather(j.click("zhangsan", first["actions"]["submit"]),
+                                   j.click("qianqi", second["actions"]["submit"]))
+    await j.settle()
+    assert sorted(a["card"] for a in answers) == ["", "claim_status"]
+    refused = next(a for a in answers if a["card"] == "")
+    assert "26312000000012345678" in refused["toast"]
