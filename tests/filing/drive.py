@@ -156,6 +156,10 @@ class Driver:
     async def connected(self) -> None:
         """Until the platform can deliver (DingTalk Stream: the socket is open)."""
 
+    def receipt_downloaded(self) -> bool:
+        """Whether the bot fetched a receipt through the platform's download API."""
+        raise NotImplementedError
+
     async def restart(self) -> None:
         """Stop the server and start a new one on the same database (and the same fake)."""
         await self.client.close()
@@ -216,6 +220,9 @@ FEISHU_TOKEN, FEISHU_KEY = "filing-verification-token", "filing-encrypt-key"
 
 class FeishuDriver(Driver):
     platform = "feishu"
+
+    def receipt_downloaded(self) -> bool:
+        return bool(self.fake.calls_to("/resources/img_v3_receipt"))
 
     def __init__(self, make_client: ClientMaker, tmp_path: Path, fake: FakeFeishu) -> None:
         feishu = FeishuConfig(fake.app_id, fake.app_secret, FEISHU_TOKEN, FEISHU_KEY,
@@ -293,6 +300,9 @@ WECOM_TOKEN, WECOM_AES_KEY = "filingCallbackToken", "6qkdMrq68nTKduznJYO1A37W2oE
 class WecomDriver(Driver):
     platform = "wecom"
 
+    def receipt_downloaded(self) -> bool:
+        return bool(self.fake.calls_to("media/get"))
+
     def __init__(self, make_client: ClientMaker, tmp_path: Path, fake: FakeWecom) -> None:
         wecom = WecomConfig(WECOM_CORP, WECOM_AGENT, fake.secret, WECOM_TOKEN, WECOM_AES_KEY,
                             base_url=fake.url)
@@ -365,6 +375,9 @@ BATCH_SEND = "/v1.0/robot/oToMessages/batchSend"
 
 class DingtalkDriver(Driver):
     platform = "dingtalk"
+
+    def receipt_downloaded(self) -> bool:
+        return bool(self.fake.calls_to("/v1.0/robot/messageFiles/download"))
 
     def __init__(
         self, make_client: ClientMaker, tmp_path: Path, fake: FakeDingtalk, mode: str

@@ -33,7 +33,7 @@ async def test_one_line_claim_receipt_and_submit(wecom: WecomDriver) -> None:
     await d.send_image("zhangsan")
     draft = d.last_card("zhangsan", "claim_draft")
     assert draft.attachments == 1
-    assert d.fake.calls_to("media/get")
+    assert d.receipt_downloaded()
 
     answer = await d.click("zhangsan", draft, "submit:")
     assert answer.toast.startswith(f"报销单 {draft.claim_id}")  # a button label: 20 characters

@@ -1,7 +1,7 @@
-"""Filing on DingTalk, in Stream mode (robot messages and card clicks as gateway frames, a click
-answered in its ACK) and in HTTP mode (robot callbacks signed with the app secret, clicks posted
-to the card callback route). Cards are read from the fake's card instances, texts from robot
-batch sends; the clicker's toast is the ACK's private ``notice``."""
+"""The filing journeys of issue 6 on Feishu (webhook with an encrypt key: every event and card
+callback encrypted and signed) and DingTalk (Stream frames answered in their ACK, and HTTP robot
+callbacks and card callbacks), through each platform's real callbacks; the answers are read from
+the fake open APIs. WeCom's cards differ enough to have their own file (test_wecom_filing.py)."""
 
 from __future__ import annotations
 
@@ -11,24 +11,32 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.dingtalk import FakeDingtalk
-from tests.filing.drive import INVOICE, ClientMaker, DingtalkDriver
+from tests.fakes.feishu import FakeFeishu
+from tests.filing.drive import INVOICE, ClientMaker, DingtalkDriver, Driver, FeishuDriver
 
 
-@pytest.fixture(params=["stream", "http"])
-async def dingtalk(
+@pytest.fixture(params=["feishu", "dingtalk-stream", "dingtalk-http"])
+async def driver(
     request: pytest.FixtureRequest, aiohttp_client: ClientMaker, tmp_path: Path
-) -> AsyncIterator[DingtalkDriver]:
-    fake = FakeDingtalk()
-    await fake.start()
-    driver = DingtalkDriver(aiohttp_client, tmp_path, fake, request.param)
-    await driver.start()
-    yield driver
-    await driver.stop()
-    await fake.close()
+) -> AsyncIterator[Driver]:
+    made: Driver
+    if request.param == "feishu":
+        feishu = FakeFeishu()
+        await feishu.start()
+        made, close = FeishuDriver(aiohttp_client, tmp_path, feishu), feishu.close
+    else:
+        dingtalk = FakeDingtalk()
+        await dingtalk.start()
+        mode = request.param.removeprefix("dingtalk-")
+        made, close = DingtalkDriver(aiohttp_client, tmp_path, dingtalk, mode), dingtalk.close
+    await made.start()
+    yield made
+    await made.stop()
+    await close()
 
 
-async def test_one_line_claim_receipt_and_submit(dingtalk: DingtalkDriver) -> None:
-    d = dingtalk
+async def test_one_line_claim_receipt_and_submit(driver: Driver) -> None:
+    d = driver
     await d.say("zhangsan", "报销 打车 45.5 昨天 去客户现场")
     draft = d.last_card("zhangsan", "claim_draft")
     assert "¥45.50" in draft.text and "交通-打车" in draft.text and draft.attachments == 0
@@ -36,7 +44,7 @@ async def test_one_line_claim_receipt_and_submit(dingtalk: DingtalkDriver) -> No
     await d.send_image("zhangsan")
     draft = d.last_card("zhangsan", "claim_draft")
     assert draft.attachments == 1
-    assert d.fake.calls_to("/v1.0/robot/messageFiles/download")
+    assert d.receipt_downloaded()
 
     answer = await d.click("zhangsan", draft, "submit:")
     assert answer.toast == f"报销单 {draft.claim_id} 已提交审批。"
@@ -44,12 +52,13 @@ async def test_one_line_claim_receipt_and_submit(dingtalk: DingtalkDriver) -> No
     request = d.last_card("lisi", "approval_request")
     assert request.claim_id == draft.claim_id and "¥45.50" in request.text
     assert request.action("approve:")
+    # Both copies of the draft (before and after the receipt) now show the claim's status.
     assert d.cards_to("zhangsan", "claim_draft") == []
     assert len(d.cards_to("zhangsan", "claim_status")) == 2
 
 
-async def test_guided_conversation(dingtalk: DingtalkDriver) -> None:
-    d = dingtalk
+async def test_guided_conversation(driver: Driver) -> None:
+    d = driver
     await d.say("zhangsan", "报销")
     assert "请描述这笔费用" in d.last_card("zhangsan", "prompt").text
     await d.say("zhangsan", "45")
@@ -64,8 +73,8 @@ async def test_guided_conversation(dingtalk: DingtalkDriver) -> None:
     assert "¥45.00" in draft.text and "交通-打车" in draft.text
 
 
-async def test_cancel(dingtalk: DingtalkDriver) -> None:
-    d = dingtalk
+async def test_cancel(driver: Driver) -> None:
+    d = driver
     await d.say("zhangsan", "打车 45 昨天 去客户现场")
     draft = d.last_card("zhangsan", "claim_draft")
     answer = await d.click("zhangsan", draft, "cancel:")
@@ -79,8 +88,8 @@ async def test_cancel(dingtalk: DingtalkDriver) -> None:
     assert d.last_card("zhangsan", "claim_draft").claim_id != draft.claim_id
 
 
-async def test_restart_in_the_middle_of_a_conversation(dingtalk: DingtalkDriver) -> None:
-    d = dingtalk
+async def test_restart_in_the_middle_of_a_conversation(driver: Driver) -> None:
+    d = driver
     await d.say("zhangsan", "打车 45")
     assert "这笔费用是哪天发生的？" in d.last_to("zhangsan").text
     await d.restart()
@@ -89,8 +98,8 @@ async def test_restart_in_the_middle_of_a_conversation(dingtalk: DingtalkDriver)
     assert "¥45.00" in draft.text and "交通-打车" in draft.text
 
 
-async def test_duplicate_invoice_is_refused_naming_the_holder(dingtalk: DingtalkDriver) -> None:
-    d = dingtalk
+async def test_duplicate_invoice_is_refused_naming_the_holder(driver: Driver) -> None:
+    d = driver
     await d.say("zhangsan", f"打车 45 昨天 发票 {INVOICE}")
     first = d.last_card("zhangsan", "claim_draft")
     await d.click("zhangsan", first, "submit:")
@@ -104,8 +113,8 @@ async def test_duplicate_invoice_is_refused_naming_the_holder(dingtalk: Dingtalk
     assert d.cards_to("lisi", "approval_request")[-1].claim_id == first.claim_id
 
 
-async def test_withdraw(dingtalk: DingtalkDriver) -> None:
-    d = dingtalk
+async def test_withdraw(driver: Driver) -> None:
+    d = driver
     await d.say("zhangsan", "打车 45 昨天 去客户现场")
     await d.click("zhangsan", d.last_card("zhangsan", "claim_draft"), "submit:")
     status = d.last_card("zhangsan", "claim_status")
