@@ -28,6 +28,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.emulator.dingtalk_callbacks import CARD_TOPIC, ROBOT_TOPIC
+from bot.emulator.serving import LocalServer
 
 BATCH_LIMIT = 20
 Observer = Callable[[str, Any], None]  # (what happened, the record) — see FakeDingtalk
@@ -97,7 +98,7 @@ class FakeDingtalk:
         self.files: dict[str, bytes] = {}  # downloadCode → bytes
         self.observers: list[Observer] = []  # ("call"|"card"|"card_update"|"text"|"ack", …)
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
+        self._server = LocalServer()
         self.url = ""
         self.app = self._build()
 
@@ -122,19 +123,13 @@ class FakeDingtalk:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._runner = web.AppRunner(self.app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = site._server.sockets[0].getsockname()  # type: ignore[union-attr]
-        self.url = f"http://{host}:{bound[1]}"
+        self.url = await self._server.serve(self.app, host, port)
         return self.url
 
     async def close(self) -> None:
         for ws in list(self.gateway.sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     # --- recording, failure injection, auth -------------------------------------------------
 

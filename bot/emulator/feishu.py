@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.emulator.serving import LocalServer
+
 MAX_CARD_BYTES = 30 * 1024
 Observer = Callable[[str, Any], None]  # (what happened, the record) — see FakeFeishu
 
@@ -84,22 +86,16 @@ class FakeFeishu:
         self.observers: list[Observer] = []  # ("call", Call) | ("message"|"update", Message)
         self._failures: list[Failure] = []
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
+        self._server = LocalServer()
         self.url = ""
 
     # -- control ---------------------------------------------------------------------------
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app())
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = await self._server.serve(self.app())
         return self.url
 
     async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     def fail(
         self,

@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.emulator.serving import LocalServer
+
 INTERACTIVE = frozenset({"button_interaction", "vote_interaction", "multiple_interaction"})
 CODE_TTL = 72 * 3600.0
 # WeCom does not document the errcode for a spent response_code or a repeated task_id;
@@ -85,21 +87,16 @@ class FakeWecom:
         self.observers: list[Observer] = []  # ("call", Call) | ("sent", Sent) | ("update", …)
         self._failures: list[Failure] = []
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
+        self._server = LocalServer()
         self.url = ""
 
     # -- control ---------------------------------------------------------------------------
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app())
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self.url = await self._server.serve(self.app())
         return self.url
 
     async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     def fail(
         self,

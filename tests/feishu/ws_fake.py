@@ -16,6 +16,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from lark_oapi.ws.pb.pbbp2_pb2 import Frame
 
+from bot.emulator.serving import LocalServer
+
 
 class FakeLongConnection:
     def __init__(self, app_id: str, app_secret: str) -> None:
@@ -26,23 +28,19 @@ class FakeLongConnection:
         self._socket: web.WebSocketResponse | None = None
         self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
+        self._server = LocalServer()
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/callback/ws/endpoint", self._endpoint)
         app.router.add_get("/ws", self._ws)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self.url = await self._server.serve(app)
         return self.url
 
     async def close(self) -> None:
         if self._socket is not None:
             await self._socket.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     async def push(self, payload: dict[str, Any], within: float = 10.0) -> dict[str, Any]:
         """Send one event frame and wait for the client's answer."""
