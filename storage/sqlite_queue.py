@@ -1,7 +1,10 @@
 """The durable queue on SQLite: statements run on a connection inside the caller's transaction.
 
 ``due_at`` is when a row may next be leased: its ``available_at`` while it waits, and the end of
-its lease while a worker holds it, so "due and not leased" is one indexed comparison.
+its lease while a worker holds it, so "due and not leased" is one indexed comparison. ``head``
+marks the first live row of each (topic, key): only a head may be leased, which keeps each key's
+rows in order. Every statement that adds, removes or kills a row keeps exactly one head per key
+with live rows, so a lease reads the due heads from a partial index whatever the backlog.
 """
 
 from __future__ import annotations
@@ -17,17 +20,21 @@ from storage.sqlite_schema import TxConn, first_row
 _COLUMNS = "id, topic, key, payload, created_at, available_at, attempts, last_error, dedup"
 
 _LEASABLE = f"""
-    SELECT seq, {_COLUMNS} FROM queue AS q
-    WHERE q.topic = ? AND q.dead = 0 AND q.due_at <= ?
-      AND q.seq = (SELECT MIN(h.seq) FROM queue AS h
-                   WHERE h.topic = q.topic AND h.key = q.key AND h.dead = 0)
-    ORDER BY q.due_at, q.seq LIMIT ?
+    SELECT seq, {_COLUMNS} FROM queue INDEXED BY queue_due_heads
+    WHERE topic = ? AND head = 1 AND due_at <= ?
+    ORDER BY due_at, seq LIMIT ?
 """  # noqa: S608 - only the fixed column list is interpolated
 
-
-_HEAD = """
-    SELECT q.seq FROM queue AS q WHERE q.id = ? AND q.seq = (
-        SELECT MIN(h.seq) FROM queue AS h WHERE h.topic = q.topic AND h.key = q.key AND h.dead = 0)
+# A row's own statement decides whether it heads its key: no live row of the key before it.
+_INSERT = """
+    INSERT INTO queue (id, topic, key, payload, created_at, available_at, due_at, attempts,
+                       last_error, dedup, head)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+            NOT EXISTS (SELECT 1 FROM queue WHERE topic = ? AND key = ? AND dead = 0))
+"""
+_PROMOTE = """
+    UPDATE queue SET head = 1 WHERE seq = (
+        SELECT MIN(seq) FROM queue WHERE topic = ? AND key = ? AND dead = 0)
 """
 _SELECT_DEAD = f"SELECT {_COLUMNS} FROM queue WHERE id = ? AND dead = 1"  # noqa: S608
 
@@ -48,11 +55,23 @@ async def insert(
 ) -> str:
     message_id = new_message_id()
     await conn.execute(
-        "INSERT INTO queue (id, topic, key, payload, created_at, available_at, due_at, dedup)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (message_id, topic, key, payload, now, now + delay, now + delay, dedup),
+        _INSERT,
+        (message_id, topic, key, payload, now, now + delay, now + delay, 0, "", dedup, topic, key),
     )
     return message_id
+
+
+async def _remove(conn: TxConn, seq: int, *, dead: bool) -> None:
+    """Delete row ``seq`` (or mark it dead); if it headed its key, the next live row does."""
+    found = await first_row(conn, "SELECT topic, key, head FROM queue WHERE seq = ?", (seq,))
+    if found is None:
+        return
+    if dead:
+        await conn.execute("UPDATE queue SET dead = 1, head = 0 WHERE seq = ?", (seq,))
+    else:
+        await conn.execute("DELETE FROM queue WHERE seq = ?", (seq,))
+    if found["head"]:
+        await conn.execute(_PROMOTE, (found["topic"], found["key"]))
 
 
 async def lease(
@@ -78,7 +97,7 @@ async def lease_new(
     conn: TxConn, message_id: str, *, now: float, visibility: float
 ) -> str:
     """Lease a row just queued if it is first in line for its key; its receipt, else ""."""
-    head = await first_row(conn, _HEAD, (message_id,))
+    head = await first_row(conn, "SELECT seq FROM queue WHERE id = ? AND head = 1", (message_id,))
     if head is None:
         return ""
     receipt = f"{message_id}.{new_receipt_token()}"
@@ -104,8 +123,7 @@ async def _held(conn: TxConn, receipt: str, now: float) -> int:
 
 
 async def ack(conn: TxConn, receipt: str, *, now: float) -> None:
-    seq = await _held(conn, receipt, now)
-    await conn.execute("DELETE FROM queue WHERE seq = ?", (seq,))
+    await _remove(conn, await _held(conn, receipt, now), dead=False)
 
 
 async def retry(
@@ -122,9 +140,10 @@ async def retry(
 async def dead_letter(conn: TxConn, receipt: str, *, now: float, error: str) -> None:
     seq = await _held(conn, receipt, now)
     await conn.execute(
-        "UPDATE queue SET receipt = NULL, leased_until = 0, dead = 1, last_error = ? WHERE seq = ?",
+        "UPDATE queue SET receipt = NULL, leased_until = 0, last_error = ? WHERE seq = ?",
         (error, seq),
     )
+    await _remove(conn, seq, dead=True)
 
 
 async def rows(
@@ -147,27 +166,21 @@ async def requeue(conn: TxConn, message_id: str, *, now: float) -> bool:
     # A fresh seq puts the row behind its key's live rows, so per-key order stays intact.
     fields = _fields(row)
     await conn.execute("DELETE FROM queue WHERE id = ?", (message_id,))
+    topic, key = fields["topic"], fields["key"]
     await conn.execute(
-        "INSERT INTO queue (id, topic, key, payload, created_at, available_at, due_at,"
-        " attempts, last_error, dedup) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-        (
-            message_id,
-            fields["topic"],
-            fields["key"],
-            fields["payload"],
-            fields["created_at"],
-            now,
-            now,
-            fields["last_error"],
-            fields["dedup"],
-        ),
+        _INSERT,
+        (message_id, topic, key, fields["payload"], fields["created_at"], now, now, 0,
+         fields["last_error"], fields["dedup"], topic, key),
     )
     return True
 
 
 async def drop(conn: TxConn, message_id: str) -> bool:
-    cursor = await conn.execute("DELETE FROM queue WHERE id = ?", (message_id,))
-    return cursor.rowcount > 0
+    found = await first_row(conn, "SELECT seq FROM queue WHERE id = ?", (message_id,))
+    if found is None:
+        return False
+    await _remove(conn, int(found[0]), dead=False)
+    return True
 
 
 async def depth(conn: TxConn) -> dict[str, tuple[int, int]]:

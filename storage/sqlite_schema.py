@@ -116,6 +116,17 @@ MIGRATIONS: tuple[str, ...] = (
         hash TEXT NOT NULL
     );
     """,
+    # 4: each key's first live row carries head = 1, so a lease reads the due heads from a
+    # partial index instead of testing every due row for "first of its key" (O(backlog)).
+    """
+    ALTER TABLE queue ADD COLUMN head INTEGER NOT NULL DEFAULT 0;
+    UPDATE queue SET head = 1 WHERE dead = 0 AND seq = (
+        SELECT MIN(h.seq) FROM queue AS h
+        WHERE h.topic = queue.topic AND h.key = queue.key AND h.dead = 0);
+    CREATE INDEX queue_due_heads ON queue (topic, due_at, seq) WHERE head = 1;
+    DROP INDEX queue_due;
+    CREATE INDEX queue_by_state ON queue (topic, dead);
+    """,
 )
 
 
@@ -161,6 +172,19 @@ class TxConn:
         return self._conn.execute(sql, tuple(parameters)).fetchall()
 
 
+def drive(conn: sqlite3.Connection, body: Callable[[TxConn], Coroutine[Any, Any, T]]) -> T:
+    """Run ``body`` against ``conn`` to its end, here and now (it may await only its
+    :class:`TxConn`); the caller owns the transaction around it."""
+    step = body(TxConn(conn))
+    try:
+        step.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    step.close()
+    raise RuntimeError("a SQLite transaction awaited something other than its connection")
+
+
 def run_inline(
     conn: sqlite3.Connection,
     begin: str,
@@ -170,14 +194,7 @@ def run_inline(
     re-raise if anything raised). ``body`` may await only its :class:`TxConn`."""
     conn.execute(begin)
     try:
-        step = body(TxConn(conn))
-        try:
-            step.send(None)
-        except StopIteration as done:
-            result: T = done.value
-        else:
-            step.close()
-            raise RuntimeError("a SQLite transaction awaited something other than its connection")
+        result = drive(conn, body)
         conn.execute("COMMIT")
     except BaseException:
         # Suppressed: "no transaction is active" means there is nothing left to undo.

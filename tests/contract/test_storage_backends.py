@@ -8,6 +8,8 @@ import json
 import shutil
 import socket
 import sqlite3
+import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -252,3 +254,48 @@ async def test_redis_keeps_every_key_under_its_prefix(
         assert [key for key in keys if not key.startswith("tenant-a:")] == []
     finally:
         await storage.close()
+
+
+async def test_sqlite_upgrade_marks_each_keys_first_live_row_as_its_head(tmp_path: Path) -> None:
+    """Migration 4 on a file with a backlog: dead rows never head, a leased head stays head."""
+    path = str(tmp_path / "claimbot.db")
+    now = time.time()
+    ids = {n: str(uuid.uuid4()) for n in range(1, 7)}
+    rows = [  # (id, key, due_at, dead, receipt)
+        (ids[1], "a", now - 5, 1, None),
+        (ids[2], "a", now - 4, 0, None),
+        (ids[3], "a", now - 3, 0, None),
+        (ids[4], "b", now + 60, 0, f"{ids[4]}.lease"),
+        (ids[5], "b", now - 2, 0, None),
+        (ids[6], "c", now + 60, 0, None),
+    ]
+    conn = sqlite3.connect(path)
+    try:
+        for migration in MIGRATIONS[:3]:
+            for statement in sqlite_schema.statements(migration):
+                conn.execute(statement)
+        for message_id, key, due, dead, receipt in rows:
+            conn.execute(
+                "INSERT INTO queue (id, topic, key, payload, created_at, available_at, due_at,"
+                " receipt, leased_until, dead) VALUES (?, 'inbound', ?, '{}', ?, ?, ?, ?, ?, ?)",
+                (message_id, key, due, due, due, receipt, due if receipt else 0, dead),
+            )
+        conn.execute("PRAGMA user_version = 3")
+        conn.commit()
+    finally:
+        conn.close()
+    upgraded = SqliteStorage(path)
+    await upgraded.open()
+    try:
+        leased = await upgraded.lease("inbound", 10, 30)
+        assert [item.message.id for item in leased] == [ids[2]]
+        await upgraded.ack(leased[0].receipt)
+        assert [item.message.id for item in await upgraded.lease("inbound", 10, 30)] == [ids[3]]
+    finally:
+        await upgraded.close()
+    conn = sqlite3.connect(path)
+    try:
+        heads = conn.execute("SELECT id FROM queue WHERE head = 1 ORDER BY seq").fetchall()
+        assert [row[0] for row in heads] == [ids[3], ids[4], ids[6]]
+    finally:
+        conn.close()
