@@ -5,7 +5,8 @@ statements run there back to back (:func:`~storage.sqlite_schema.run_inline`), a
 takes one call at a time, in order, so no statement of another coroutine can land inside a
 transaction and a reader never sees one half done. (Awaiting aiosqlite for each statement cost
 a thread hop and an event-loop wake-up apiece, and needed a lock held across them; calls now
-queue on the thread without one: bench/ingest.py has the before and after.) The
+queue on the thread without one: bench/ingest.py has the before and after.) Writes that arrive
+while one is in the thread go together as one group commit (:mod:`storage.sqlite_group`). The
 ``asyncio.Lock`` only orders :meth:`open` and :meth:`close`. Writes use ``BEGIN IMMEDIATE`` so
 that a second process on the same file waits (``busy_timeout``) instead of deadlocking.
 """
@@ -63,6 +64,7 @@ from storage.models import (
     audit_from_dict,
     format_claim_id,
 )
+from storage.sqlite_group import GroupWriter, Outcome, run_group
 from storage.sqlite_schema import (
     TxConn,
     decode_claim,
@@ -94,6 +96,7 @@ class SqliteStorage:
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._seen_calls = 0
+        self._writer = GroupWriter(self._write_group)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def open(self) -> None:
@@ -124,6 +127,7 @@ class SqliteStorage:
 
     async def close(self) -> None:
         async with self._lock:
+            await self._writer.settle()
             conn, self._conn = self._conn, None
             if conn is not None:
                 await conn.close()
@@ -159,7 +163,16 @@ class SqliteStorage:
             return result
 
     async def _write(self, body: Body[T]) -> T:
-        return await self._inline(body, "BEGIN IMMEDIATE")
+        try:
+            return await self._writer.write(body)
+        except sqlite3.Error as exc:
+            raise mapped_error(exc) from exc
+
+    async def _write_group(self, bodies: list[Body[Any]]) -> list[Outcome]:
+        async with self._reading() as conn:
+            thread = cast(Any, conn)
+            outcomes: list[Outcome] = await thread._execute(run_group, thread._conn, bodies)
+            return outcomes
 
     async def _rows(self, sql: str, params: Iterable[Any]) -> list[sqlite3.Row]:
         async with self._reading() as conn:
