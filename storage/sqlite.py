@@ -52,6 +52,7 @@ from storage.common import (
     require_year,
     user_key,
 )
+from storage.grouping import Grouper, Outcome
 from storage.models import (
     Attachment,
     AuditEntry,
@@ -64,7 +65,7 @@ from storage.models import (
     audit_from_dict,
     format_claim_id,
 )
-from storage.sqlite_group import GroupWriter, Outcome, run_group
+from storage.sqlite_group import run_group
 from storage.sqlite_schema import (
     TxConn,
     decode_claim,
@@ -96,7 +97,7 @@ class SqliteStorage:
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._seen_calls = 0
-        self._writer = GroupWriter(self._write_group)
+        self._writer: Grouper[Body[Any]] = Grouper(self._write_group, "SQLite writer")
 
     # -- lifecycle ------------------------------------------------------------------------
     async def open(self) -> None:
@@ -164,7 +165,8 @@ class SqliteStorage:
 
     async def _write(self, body: Body[T]) -> T:
         try:
-            return await self._writer.write(body)
+            result: T = await self._writer.call(body)
+            return result
         except sqlite3.Error as exc:
             raise mapped_error(exc) from exc
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from storage.base import StorageError, VersionConflict
+from storage.grouping import Outcome
 from storage.sqlite import SqliteStorage
-from storage.sqlite_group import Outcome
 from storage.sqlite_schema import TxConn
 from tests.contract.support import create, make_claim
 
