@@ -32,6 +32,9 @@ from storage.models import Claim, ClaimItem, ClaimStatus
 router = Router()
 
 EDITABLE = (ClaimStatus.DRAFT, ClaimStatus.RETURNED)
+# Every card lists every item: 50 lines keep each platform's card well inside its size limit
+# (Feishu refuses a card over 30 KB), and a claim longer than that is hard to approve anyway.
+MAX_ITEMS = 50
 
 
 def command_of(text: str) -> Command | None:
@@ -50,6 +53,13 @@ async def open_draft(ctx: HandlerContext, conversation: Conversation) -> Claim |
 
 async def continue_item(ctx: HandlerContext, conversation: Conversation) -> None:
     """File the item being filled if it is complete, else ask for its next missing field."""
+    draft = await open_draft(ctx, conversation)
+    if draft is not None and len(draft.items) >= MAX_ITEMS:
+        conversation.reset_item()
+        conversation.queue.clear()  # the rest of the message would not fit either
+        store(ctx, conversation)
+        ctx.send(Text(reply_to(ctx), say("claim_full", ctx.lang, id=draft.id, limit=MAX_ITEMS)))
+        return
     field = missing_field(conversation.item, conversation.extra, ctx.config.categories)
     if field:
         conversation.asking = field
@@ -58,7 +68,6 @@ async def continue_item(ctx: HandlerContext, conversation: Conversation) -> None
         return
     item = make_item(conversation.item, conversation.extra, conversation.attachments,
                      conversation.checks)
-    draft = await open_draft(ctx, conversation)
     if draft is None:
         person = await person_of(ctx, actor_of(ctx))
         claim_id = await ctx.storage.allocate_claim_id(ctx.now.year)

@@ -149,11 +149,15 @@ def test_empty_list_and_more() -> None:
     assert texts[:2] == ["No claims yet", "Older claims are not shown; send a claim id to see one"]
 
 
-def test_a_claim_with_many_items_still_fits() -> None:
-    data = sample("approval_request")
-    item = data["claim"]["items"][1]
-    data["claim"]["items"] = [item] * 40
-    card = render_card("feishu", "approval_request", data)
+@pytest.mark.parametrize("name", ["claim_draft", "approval_request", "finance_notice"])
+def test_a_claim_with_the_most_items_and_long_texts_still_fits(name: str) -> None:
+    from handlers.drafts import MAX_ITEMS
+
+    data = sample(name)
+    item = dict(data["claim"]["items"][1], description="到客户现场讨论项目进度，往返打车" * 3,
+                invoice="26312000000012345678", attachments=3)
+    data["claim"]["items"] = [item] * MAX_ITEMS
+    card = render_card("feishu", name, data)
     assert len(json.dumps(card, ensure_ascii=False).encode()) < MAX_CARD_BYTES
 
 

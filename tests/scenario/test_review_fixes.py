@@ -181,3 +181,29 @@ async def test_the_applicant_is_told_in_their_language_not_the_approvers(
     await j.settle()
     told = j.sent("zhangsan", "text")[-1]["text"]
     assert told.startswith("Your claim") and draft["data"]["claim"]["id"] in told
+
+
+async def test_a_full_draft_refuses_another_item_and_says_how_to_go_on(journey: Journey) -> None:
+    from handlers.drafts import MAX_ITEMS
+
+    j = journey
+    storage = j.client.app[keys.STORAGE]
+    for n in range(MAX_ITEMS):
+        await j.say("zhangsan", f"报销 打车 {n + 1}.5 昨天")
+    await j.settle()
+    draft = j.last_card("zhangsan", "claim_draft")
+    claim_id = draft["data"]["claim"]["id"]
+    full = await storage.get_claim(claim_id)
+    assert len(full.items) == MAX_ITEMS
+
+    await j.say("zhangsan", "打车 45，午餐 80")
+    await j.settle()
+    assert j.sent(kind="text")[-1]["text"].startswith(f"报销单 {claim_id} 已有 50 笔费用")
+    assert await storage.get_claim(claim_id) == full  # nothing changed
+
+    await j.click("zhangsan", draft["data"]["actions"]["submit"])
+    await j.settle()
+    await j.say("zhangsan", "打车 45 昨天")
+    await j.settle()
+    fresh = j.last_card("zhangsan", "claim_draft")["data"]["claim"]
+    assert fresh["id"] != claim_id and len(fresh["items"]) == 1
