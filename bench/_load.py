@@ -411,6 +411,10 @@ def letters(count: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(count))
 
 
+# Applicants of the filing workload (Feishu): enough that each draft stays a realistic size
+# (a claim holds at most 50 items) over a bench run's few thousand messages.
+FILING_STAFF = tuple(f"staff{n:03d}" for n in range(200))
+
 DINGTALK_EVENT_TOKEN = "benchEventToken"
 DINGTALK_EVENT_KEY = "benchEventAesKey0123456789abcdefghijklmnopq"  # 43 characters
 DINGTALK_CARD_TOKEN = "bench-card-callback-token"
@@ -671,11 +675,16 @@ async def _run_bare() -> None:
 async def _run_fakes() -> None:
     from dataclasses import asdict
 
+    from bot.emulator.drive_feishu import FeishuDriver
     from bot.emulator.org import Credentials
     from bot.emulator.web import Emulator
 
     creds = Credentials.fresh()
     emulator = Emulator(creds)
+    feishu = emulator.drivers["feishu"]
+    assert isinstance(feishu, FeishuDriver)
+    for who in FILING_STAFF:  # the filing workload's applicants, each filing a small draft
+        feishu.fake.add_user(f"ou_{who}", who, leader="ou_lisi", departments=["od-market"])
     urls = await emulator.start()
     print(json.dumps({"creds": asdict(creds), "urls": asdict(urls)}), flush=True)
     loop = asyncio.get_running_loop()

@@ -14,7 +14,7 @@ bare aiohttp app answering an empty 200 (its own process too). The load generato
 2. latency: ``PACED`` callbacks open loop at half claimbot's peak rate (each latency counted
    from when its request was due), to the bare app and to claimbot: p50 and p99.
 
-Every callback is a new chat message (``报销 打车 N.5 昨天`` from one of the demo's four people)
+Every callback is a new chat message (``报销 打车 N.5 昨天`` from one of 200 applicants)
 sealed exactly as the platform does (Feishu: AES-256-CBC + X-Lark-Signature; WeCom: AES +
 msg_signature; DingTalk: the robot's HMAC timestamp sign). It is verified, decrypted, parsed,
 deduplicated and queued durably before the 200; the inbound worker files a draft and sends its
@@ -38,6 +38,7 @@ from urllib.parse import urlencode
 from _load import (
     DINGTALK_EVENT_KEY,
     DINGTALK_EVENT_TOKEN,
+    FILING_STAFF,
     REDIS_URL,
     ROOT,
     Fakes,
@@ -75,7 +76,8 @@ Builder = Callable[[int], Request]
 def builders(fakes: Fakes, workload: str) -> dict[str, Builder]:
     """Per platform: callback number n → its request, sealed now.
 
-    ``filing``: a chat message ``报销 打车 N.5 昨天`` (the worker files a draft and sends its card).
+    ``filing``: a chat message ``报销 打车 N.5 昨天`` from one of ``FILING_STAFF`` (the worker
+    files a draft and sends its card; each draft ends a run with ~15 items).
     ``ack``: a callback recorded durably like any other but that no handler acts on (Feishu
     ``bot_p2p_chat_entered``, a WeCom location message, a DingTalk encrypted event push), so
     the worker only leases and acks it: the ingest path with the least interference.
@@ -98,6 +100,7 @@ def builders(fakes: Fakes, workload: str) -> dict[str, Builder]:
             payload = feishu.envelope("im.chat.access_event.bot_p2p_chat_entered_v1", event,
                                       event_id=f"ev_{tag}_{n}")
         else:
+            user = f"ou_{FILING_STAFF[n % len(FILING_STAFF)]}"
             payload = feishu.message(user, {"text": text(n)}, chat_id=f"oc_p2p_{user}",
                                      message_id=f"om_{tag}_{n}")
         body, headers = feishu.seal(payload)
