@@ -23,7 +23,7 @@ from bot.platforms.base import EventSink, Messenger, PlatformAdapter
 from bot.platforms.registry import PlatformFactory, configured_platforms
 from bot.ratelimit import EdgeLimits, SenderGate, bearer_ok, edge_middleware, sender_gate
 from bot.workers.inbound import InboundHandler
-from bot.workers.outbox import OutboxHandler
+from bot.workers.outbox import PLATFORM_POLICY, OutboxHandler
 from bot.workers.queue_loop import QueueLoop, QueuePolicy
 from bot.workers.reminders import REMINDERS, build_sweeper
 from bot.workers.supervisor import Supervisor
@@ -166,7 +166,7 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     loops = {
         "inbound": QueueLoop(storage, QueuePolicy("inbound", max_attempts=8),
                              InboundHandler(app[keys.DISPATCHER]), record),
-        "platform": QueueLoop(storage, QueuePolicy("platform"),
+        "platform": QueueLoop(storage, PLATFORM_POLICY,
                               OutboxHandler(storage, messengers), record),
     }
     if app[keys.CONFIG].backend.kind != "none":

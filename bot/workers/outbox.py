@@ -17,11 +17,17 @@ from dataclasses import replace
 from bot.outbound_codec import OutboundDecodeError, decode_outbound
 from bot.platforms.base import AlreadyDelivered, Messenger, PlatformAPIError, TransientAPIError
 from bot.replies import Card, CardUpdate, Text
-from bot.workers.queue_loop import Permanent
+from bot.workers.queue_loop import Permanent, QueuePolicy
 from storage.base import Storage
 from storage.models import CardCopy, Leased
 
 RETIRED = "retired"  # the template of a copy no update reaches any more (no catalogue card)
+
+# Delays capped at a minute: cards and notices go out within about a minute of a platform coming
+# back (with a five-minute cap, a one-minute outage held them for ~105 s more). 60 attempts
+# survive an outage of about half an hour (the expected sum of the full-jitter delays) before a
+# row is dead-lettered; a platform's Retry-After still wins over the computed delay.
+PLATFORM_POLICY = QueuePolicy("platform", max_attempts=60, retry_cap=60.0)
 
 
 class OutboxHandler:

@@ -1,16 +1,19 @@
 """WeCom's API answering 429, 5xx and its rate-limit errcode for a while: every card and notice
 queued meanwhile arrives afterwards, once each, and nothing is dead-lettered.
 
-The outage lasts about 10 seconds here (the issue says a minute; the retry schedule is the same,
-the run is shorter): HTTP 429 first, then HTTP 502, then errcode 45009 with HTTP 200, on
-message/send and message/update_template_card alike. During it, applicants submit drafts they
-already hold (each submit queues an approval card for the manager and an update of the
-applicant's card) and other users file new claims (each queues a draft card).
+The outage lasts 10 seconds in ``make test`` and as long as ``CLAIMBOT_OUTAGE_SECONDS`` says
+otherwise (``CLAIMBOT_OUTAGE_SECONDS=60`` is the issue's minute; it takes about two and a half
+minutes, most of it the outbox's backoff): HTTP 429 for the first 35 %, then HTTP 502 for 35 %,
+then errcode 45009 with HTTP 200, on message/send and message/update_template_card alike.
+During it, applicants submit drafts they already hold (each submit queues an approval card for
+the manager and an update of the applicant's card) and other users file new claims (each
+queues a draft card).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -43,11 +46,14 @@ from tests.faults.support import (
 pytestmark = pytest.mark.slow
 
 PER_GROUP = 6
+OUTAGE_SECONDS = float(os.environ.get("CLAIMBOT_OUTAGE_SECONDS", "10"))
 OUTAGE = (  # (what, errcode, HTTP status, seconds)
-    ("HTTP 429", 429, 429, 3.5),
-    ("HTTP 502", 502, 502, 3.5),
-    ("errcode 45009", 45009, 200, 3),
+    ("HTTP 429", 429, 429, 0.35 * OUTAGE_SECONDS),
+    ("HTTP 502", 502, 502, 0.35 * OUTAGE_SECONDS),
+    ("errcode 45009", 45009, 200, 0.3 * OUTAGE_SECONDS),
 )
+# After the outage a row waits out its current backoff: up to about the outage's length again.
+RECOVERY_WAIT = 30 + 1.5 * OUTAGE_SECONDS
 PATHS = ("message/send", "message/update_template_card")
 
 
@@ -105,6 +111,8 @@ async def test_cards_and_notices_arrive_once_after_the_platform_recovers(tmp_pat
                 text = callbacks.text(user, f"报销 办公 {n + 60}.00 昨天 买文具")
                 assert await deliver(http, server.url, callbacks, text) == 200
             refused = await failing
+            loop = asyncio.get_running_loop()
+            ended = loop.time()
             during = (len(fake.sent) - sent_before, len(fake.updates) - updates_before)
             assert during == (0, 0), "something went out while every call failed"
             assert refused >= 2 * PER_GROUP  # the outage met the deliveries
@@ -113,10 +121,13 @@ async def test_cards_and_notices_arrive_once_after_the_platform_recovers(tmp_pat
                 lambda: (
                     len(cards(fake, MANAGER)) >= PER_GROUP and all(cards(fake, u) for u in filers)
                 ),
-                60,
+                RECOVERY_WAIT,
                 "approval cards and draft cards after the outage",
             )
-            await until_async(lambda: drained(http, server.url), 60, "the queues to empty")
+            recovered = loop.time() - ended
+            await until_async(
+                lambda: drained(http, server.url), RECOVERY_WAIT, "the queues to empty"
+            )
             dead = await metric(http, server.url, "claimbot_queue_depth", state="dead")
             retried = await metric(
                 http, server.url, "claimbot_deliveries_total", topic="platform", outcome="retry"
@@ -145,5 +156,6 @@ async def test_cards_and_notices_arrive_once_after_the_platform_recovers(tmp_pat
         f"\nplatform outage: {refused} calls refused over {sum(p[3] for p in OUTAGE):.0f}s "
         f"({', '.join(p[0] for p in OUTAGE)}); {retried:.0f} outbox retries; afterwards "
         f"{len(requests)} approval cards, {len(new_drafts)} draft cards, "
-        f"{sum((updated + resent).values())} applicant card updates, each once; 0 dead"
+        f"{sum((updated + resent).values())} applicant card updates, each once, all there "
+        f"{recovered:.1f}s after the outage ended; 0 dead"
     )
