@@ -366,6 +366,25 @@ async def wait_ready(url: str, within: float = 30.0) -> float:
     raise RuntimeError(f"{url}/readyz not 200 within {within} s")
 
 
+async def wait_drained(url: str, within: float = 300.0) -> float:
+    """Poll ``/metrics`` until no live row waits in the inbound or platform queue (the work a
+    burst left behind is done); the seconds that took."""
+    started = time.perf_counter()
+    async with ClientSession() as http:
+        while time.perf_counter() - started < within:
+            async with http.get(url + "/metrics") as response:
+                text = await response.text()
+            live = sum(
+                float(line.rpartition(" ")[2]) for line in text.splitlines()
+                if line.startswith("claimbot_queue_depth{") and 'state="live"' in line
+                and ('topic="inbound"' in line or 'topic="platform"' in line)
+            )
+            if live == 0:
+                return time.perf_counter() - started
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url}: queues not drained within {within} s")
+
+
 async def start_bare() -> tuple[Process, str]:
     bare = await spawn([PYTHON, str(Path(__file__)), "bare"])
     line, _ = await bare.wait_line("listening on ")
