@@ -2,7 +2,8 @@
 
 Claims are hashes holding the JSON document plus the fields their sorted-set indexes need; every
 change that must be atomic (a commit, a lease, dedup) runs as one Lua script from
-``storage.redis_scripts``. Times come from the injected clock, never from Redis, so both backends
+``storage.redis_scripts``; script calls that queue while one pipeline is out share the next
+(``storage.redis_group``). Times come from the injected clock, never from Redis, so both backends
 agree on expiry; Redis key expiry only sweeps what the clock already retired.
 """
 
@@ -59,6 +60,7 @@ from storage.common import (
     require_year,
     user_key,
 )
+from storage.grouping import Grouper, Outcome
 from storage.models import (
     Attachment,
     AuditEntry,
@@ -82,6 +84,7 @@ from storage.redis_codec import (
     text,
     ttl_ms,
 )
+from storage.redis_group import ScriptCall, run_group
 
 _MSG_FIELDS = redis_queue.FIELDS
 CHAIN_ATTEMPTS = 100  # commits racing on one claim's audit chain: each retry re-reads its head
@@ -116,6 +119,7 @@ class RedisStorage:
         self._prefix = require_text("key prefix", prefix)
         self._client: aioredis.Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
+        self._caller: Grouper[ScriptCall] = Grouper(self._run_group, "Redis script caller")
 
     # -- lifecycle ------------------------------------------------------------------------
     async def open(self) -> None:
@@ -147,6 +151,7 @@ class RedisStorage:
         self._client = client
 
     async def close(self) -> None:
+        await self._caller.settle()
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
@@ -182,8 +187,13 @@ class RedisStorage:
             raise StorageError(f"Redis: {exc}") from exc
 
     async def _run(self, script: str, *args: str | int) -> Any:
-        async with self._redis():
-            return await self._scripts[script](keys=[], args=[self._prefix, *args])
+        if self._client is None:
+            raise StorageUnavailable("Redis storage is not open")
+        return await self._caller.call(ScriptCall(self._scripts[script], (self._prefix, *args)))
+
+    async def _run_group(self, calls: list[ScriptCall]) -> list[Outcome]:
+        async with self._redis() as client:
+            return await run_group(client, calls)
 
     # -- claims ---------------------------------------------------------------------------
     async def allocate_claim_id(self, year: int) -> str:
