@@ -12,6 +12,7 @@ call happened.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -83,7 +84,7 @@ class Grouper(Generic[Item]):
         except Exception as exc:
             for queued in group:
                 if not queued.done.done():
-                    queued.done.set_exception(exc)
+                    queued.done.set_exception(_own_copy(exc))
             return
         except BaseException:
             for queued in group:
@@ -97,3 +98,14 @@ class Grouper(Generic[Item]):
                 queued.done.set_result(outcome.result)
             else:
                 queued.done.set_exception(outcome.error)
+
+
+def _own_copy(exc: Exception) -> Exception:
+    """A copy of a group's failure for one caller (its cause is the original): each caller raises
+    an exception of its own, so tracebacks do not pile up on one shared object."""
+    try:
+        mine = copy.copy(exc)
+    except Exception:  # an exception type that cannot be copied: share it after all
+        return exc
+    mine.__cause__ = exc
+    return mine
