@@ -1,12 +1,12 @@
 """Group commit's loop side, for any store: calls that queue while one group is out go together.
 
-The first call goes out at once, alone; calls that arrive while a group is out wait and go as
-the next group, so at rest nothing waits and under load one round trip (a thread hop and a
-SQLite commit, a Redis pipeline) serves many callers. ``submit`` takes the queued items in
-arrival order and returns one :class:`Outcome` per item. Nobody is answered before ``submit``
-has returned, so a caller that hears "done" knows its item is as durable as it would be alone.
-A caller cancelled before its item went out is dropped from the group: it was never told the
-call happened.
+The first call goes out at once, alone, sent by its own caller; calls that arrive while a group
+is out wait and go as the next group (sent by a drain task), so at rest nothing waits and under
+load one round trip (a thread hop and a SQLite commit, a Redis pipeline) serves many callers.
+``submit`` takes the queued items in arrival order and returns one :class:`Outcome` per item.
+Nobody is answered before ``submit`` has returned, so a caller that hears "done" knows its item
+is as durable as it would be alone. A caller cancelled before its item went out is dropped from
+the group: it was never told the call happened.
 """
 
 from __future__ import annotations
@@ -50,19 +50,37 @@ class Grouper(Generic[Item]):
         self._limit = limit
         self._queued: list[_Queued[Item]] = []
         self._drainer: asyncio.Task[None] | None = None
+        self._lone: asyncio.Event | None = None  # set once a call sent alone has its answer
 
     async def call(self, item: Item) -> Any:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Any] = loop.create_future()
+        if self._drainer is None and self._lone is None:
+            return await self._alone(item)
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queued.append(_Queued(item, done))
-        if self._drainer is None:
-            self._drainer = loop.create_task(self._drain())
         return await done
+
+    async def _alone(self, item: Item) -> Any:
+        """Nothing is out: the caller sends its item itself, at once (no drain task, no extra
+        loop turn); whatever queued meanwhile goes as the next group."""
+        lone = self._lone = asyncio.Event()
+        try:
+            outcomes = await self._submit([item])
+        finally:
+            lone.set()
+            self._lone = None
+            if self._queued and self._drainer is None:
+                self._drainer = asyncio.get_running_loop().create_task(self._drain())
+        if outcomes[0].error is not None:
+            raise outcomes[0].error
+        return outcomes[0].result
 
     async def settle(self) -> None:
         """Wait until every queued item has been answered (before the store closes)."""
-        while self._drainer is not None:
-            await asyncio.shield(self._drainer)
+        while self._drainer is not None or self._lone is not None:
+            if self._lone is not None:
+                await self._lone.wait()
+            elif self._drainer is not None:
+                await asyncio.shield(self._drainer)
 
     async def _drain(self) -> None:
         try:

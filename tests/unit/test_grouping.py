@@ -48,3 +48,23 @@ async def test_an_item_failure_stays_with_its_caller() -> None:
     assert results[:2] == [0, 1] and results[3] == 3
     with pytest.raises(ValueError, match="2"):
         raise results[2]
+
+
+async def test_calls_behind_a_cancelled_lone_call_are_still_answered() -> None:
+    out = asyncio.Event()
+
+    async def submit(items: list[int]) -> list[Outcome]:
+        out.set()
+        await asyncio.sleep(0.01)
+        return [Outcome(result=item) for item in items]
+
+    grouper: Grouper[int] = Grouper(submit, "test store")
+    lone = asyncio.create_task(grouper.call(0))
+    await out.wait()
+    behind = [asyncio.create_task(grouper.call(n)) for n in (1, 2, 3)]
+    await asyncio.sleep(0)
+    lone.cancel()
+    assert await asyncio.gather(*behind) == [1, 2, 3]
+    await grouper.settle()
+    with pytest.raises(asyncio.CancelledError):
+        await lone
