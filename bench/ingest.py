@@ -152,15 +152,23 @@ class Figures:
 async def measure(build: Builder, bare: RawClient, bots: dict[str, RawClient],
                   urls: dict[str, str], first: int) -> dict[str, Figures]:
     """Rounds alternate bare and every claimbot (e.g. this tree and ``--before``), so noise
-    from the rest of the machine falls on all of them alike. Before each paced run every server
-    has finished the work the peak rounds left queued (filing drafts, sending cards), so the
-    latency is that of a server keeping up at half its peak, not one digesting a backlog."""
+    from the rest of the machine falls on all of them alike. Every round, peak or paced, starts
+    once every server has finished the work earlier rounds left queued (filing drafts, sending
+    cards): otherwise a server's worker would still be busy during the next round, stealing CPU
+    from the bare handler or the other tree, and the paced latency would be that of a server
+    digesting a backlog rather than one keeping up at half its peak."""
     bare_runs: list[Run] = []
     bot_runs: dict[str, list[Run]] = {label: [] for label in bots}
+    async def quiet() -> None:  # no server still working off an earlier round meanwhile
+        for url in urls.values():
+            await wait_drained(url)
+
     for n in range(ROUNDS):
         batch = [build(first + n * EVENTS + k) for k in range(EVENTS)]
+        await quiet()
         bare_runs.append(await bare.saturate(batch, CONCURRENCY))
         for label, bot in bots.items():
+            await quiet()
             bot_runs[label].append(await bot.saturate(batch, CONCURRENCY))
     figures = {}
     for number, (label, bot) in enumerate(bots.items()):
@@ -168,8 +176,7 @@ async def measure(build: Builder, bare: RawClient, bots: dict[str, RawClient],
         peak = median(r.rate for r in runs)
         start = first + (ROUNDS + number) * EVENTS
         paced = [build(start + k) for k in range(PACED)]
-        for url in urls.values():
-            await wait_drained(url)
+        await quiet()
         bare_paced = await bare.paced(paced, peak / 2)
         bot_paced = await bot.paced(paced, peak / 2)
         refused = sum(n for r in [*runs, bot_paced] for status, n in r.statuses.items()
