@@ -141,20 +141,28 @@ async def test_sqlite_failed_migration_changes_nothing(
         conn.close()
 
 
+def old_file(path: str, version: int, rows: list[tuple[str, tuple[object, ...]]]) -> None:
+    """A database file as claimbot at schema ``version`` left it, holding ``rows``."""
+    conn = sqlite3.connect(path)
+    try:
+        for migration in MIGRATIONS[:version]:
+            for statement in sqlite_schema.statements(migration):
+                conn.execute(statement)
+        for sql, params in rows:
+            conn.execute(sql, params)
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.commit()
+    finally:
+        conn.close()
+
+
 async def test_sqlite_upgrades_a_version_1_file_in_place(tmp_path: Path) -> None:
     path = str(tmp_path / "claimbot.db")
     old = CardCopy("BX-2026-000001", "feishu", "ou_boss", "approval", (("message_id", "om_1"),))
     v1_fields = {k: v for k, v in dataclasses.asdict(old).items() if k != "copy_id"}
     doc = json.dumps({**v1_fields, "ref": [["message_id", "om_1"]]})
-    conn = sqlite3.connect(path)
-    try:
-        for statement in sqlite_schema.statements(MIGRATIONS[0]):
-            conn.execute(statement)
-        conn.execute("INSERT INTO card_copies (claim_id, doc) VALUES (?, ?)", (old.claim_id, doc))
-        conn.execute("PRAGMA user_version = 1")
-        conn.commit()
-    finally:
-        conn.close()
+    old_file(path, 1, [("INSERT INTO card_copies (claim_id, doc) VALUES (?, ?)",
+                        (old.claim_id, doc))])
     upgraded = SqliteStorage(path)
     await upgraded.open()
     try:
@@ -269,21 +277,14 @@ async def test_sqlite_upgrade_marks_each_keys_first_live_row_as_its_head(tmp_pat
         (ids[5], "b", now - 2, 0, None),
         (ids[6], "c", now + 60, 0, None),
     ]
-    conn = sqlite3.connect(path)
-    try:
-        for migration in MIGRATIONS[:3]:
-            for statement in sqlite_schema.statements(migration):
-                conn.execute(statement)
-        for message_id, key, due, dead, receipt in rows:
-            conn.execute(
-                "INSERT INTO queue (id, topic, key, payload, created_at, available_at, due_at,"
-                " receipt, leased_until, dead) VALUES (?, 'inbound', ?, '{}', ?, ?, ?, ?, ?, ?)",
-                (message_id, key, due, due, due, receipt, due if receipt else 0, dead),
-            )
-        conn.execute("PRAGMA user_version = 3")
-        conn.commit()
-    finally:
-        conn.close()
+    insert = (
+        "INSERT INTO queue (id, topic, key, payload, created_at, available_at, due_at, receipt,"
+        " leased_until, dead) VALUES (?, 'inbound', ?, '{}', ?, ?, ?, ?, ?, ?)"
+    )
+    old_file(path, 3, [
+        (insert, (message_id, key, due, due, due, receipt, due if receipt else 0, dead))
+        for message_id, key, due, dead, receipt in rows
+    ])
     upgraded = SqliteStorage(path)
     await upgraded.open()
     try:
