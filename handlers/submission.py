@@ -14,7 +14,7 @@ from handlers.cards import status_data
 from handlers.common import actor_of, audit, display_names, reply_to, save, toast, today
 from handlers.conversation import forget, load, store
 from handlers.draft_checks import invoice_conflicts
-from handlers.drafts import show_draft
+from handlers.drafts import open_draft, show_draft
 from handlers.policy import blocking, claim_flags
 from handlers.routing import RoutingPolicy, plan_route_detailed
 from handlers.texts import say
@@ -108,10 +108,15 @@ async def reopen_returned(ctx: HandlerContext) -> None:
         ctx.inline = toast(say("card_outdated", ctx.lang), "warning")
         return
     conversation = await load(ctx)
+    in_progress = await open_draft(ctx, conversation)
     conversation.reset_item()
     conversation.draft = claim.id
     store(ctx, conversation)
     # A fresh draft card, not an inline swap of the status card: WeCom's click answer can only
     # relabel a button, and on every platform the status card stays true as it is.
     await show_draft(ctx, claim)
+    if in_progress is not None and in_progress.id != claim.id:
+        # Chat now adds to the reopened claim; the other draft stays whole on its own card.
+        ctx.send(Text(reply_to(ctx), say("draft_set_aside", ctx.lang, draft=in_progress.id,
+                                         id=claim.id)))
     ctx.inline = toast(say("edit_then_submit", ctx.lang))

@@ -56,6 +56,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_route": "无法确定审批人，请联系管理员检查审批规则。",
         "submitted": "报销单 {id} 已提交审批。",
         "edit_then_submit": "请修改后点击提交。",
+        "draft_set_aside": "你还有一张未提交的草稿 {draft}，它保持不变，"
+        "可以在它的卡片上提交或取消。接下来发送的费用会记到 {id} 上。",
         "notify_approving": "你的报销单 {id} 已由 {by} 同意，正在等待下一步审批。",
         "notify_approved": "你的报销单 {id} 已审批通过，等待财务付款。",
         "notify_rejected": "你的报销单 {id} 被 {by} 驳回：{comment}",
@@ -125,6 +127,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_route": "No approver could be found; please ask an administrator to check the rules.",
         "submitted": "Claim {id} submitted for approval.",
         "edit_then_submit": "Make your changes, then press Submit.",
+        "draft_set_aside": "Your unsubmitted draft {draft} stays as it is: submit or cancel it "
+        "from its card. Expenses you send next go to {id}.",
         "notify_approving": "Your claim {id} was approved by {by} and waits for the next step.",
         "notify_approved": "Your claim {id} is approved and waits for payment.",
         "notify_rejected": "Your claim {id} was rejected by {by}: {comment}",

@@ -207,3 +207,32 @@ async def test_a_full_draft_refuses_another_item_and_says_how_to_go_on(journey: 
     await j.settle()
     fresh = j.last_card("zhangsan", "claim_draft")["data"]["claim"]
     assert fresh["id"] != claim_id and len(fresh["items"]) == 1
+
+
+async def test_reopening_a_returned_claim_says_what_became_of_the_open_draft(
+    journey: Journey,
+) -> None:
+    j = journey
+    storage = j.client.app[keys.STORAGE]
+    returned_id = (await file_and_submit(j, "zhangsan", "报销 打车 45 昨天"))["data"]["claim"]["id"]
+    request = j.last_card("lisi", "approval_request")
+    await j.click("lisi", request["data"]["actions"]["return"], reason="补充说明")
+    await j.settle()
+    await j.say("zhangsan", "报销 午餐 80 昨天")
+    await j.settle()
+    open_draft = j.last_card("zhangsan", "claim_draft")["data"]
+    draft_id = open_draft["claim"]["id"]
+    assert draft_id != returned_id
+
+    returned = await storage.get_claim(returned_id)
+    await j.click("zhangsan", f"resubmit:{returned_id}:{returned.version}")
+    await j.settle()
+    notice = j.sent(kind="text")[-1]["text"]
+    assert notice.startswith(f"你还有一张未提交的草稿 {draft_id}") and returned_id in notice
+
+    await j.say("zhangsan", "打车 20 昨天")
+    await j.settle()
+    assert len((await storage.get_claim(returned_id)).items) == 2
+    assert len((await storage.get_claim(draft_id)).items) == 1
+    submitted = await j.click("zhangsan", open_draft["actions"]["submit"])
+    assert submitted["card"] == "claim_status"
