@@ -9,7 +9,10 @@ the error propagates so the caller retries later instead of routing to the fallb
 
 The directory file (see :mod:`bot.directory_file`) fills or overrides what the platform says:
 its non-empty fields win, its people and departments exist even when the platform lacks them.
-:meth:`OrgService.refresh` reloads it and forgets every cached answer (``claimbot directory sync``).
+A running server notices an edited file by itself: at most every ``FILE_CHECK_SECONDS`` a lookup
+compares the file's modification time and size with the loaded one's and reloads it when they
+differ; a file that no longer reads is logged and the last good one kept. :meth:`OrgService.refresh`
+reloads it at once and forgets every cached answer (``claimbot directory sync``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Generic, TypeVar
 
 from bot.directory_file import (
     DepartmentOverride,
+    DirectoryFileError,
     DirectoryOverrides,
     PlatformOverrides,
     UserOverride,
@@ -135,6 +139,20 @@ class SyncReport:
     unknown_to_platform: tuple[str, ...]  # of those, the ones the platform does not know
 
 
+FILE_CHECK_SECONDS = 10.0  # how often lookups look at the directory file for an edit
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    """What tells an edited file apart: modification time and size; None when there is none."""
+    if path is None:
+        return None
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size
+
+
 class OrgService:
     """One platform's org chart for routing: the platform directory, cached, plus the file."""
 
@@ -152,6 +170,9 @@ class OrgService:
         self._directory = directory
         self._platform = platform
         self._file = Path(overrides_file) if overrides_file is not None else None
+        self._clock = clock
+        self._file_seen = _stamp(self._file)  # the file as loaded: (mtime_ns, size)
+        self._file_checked = clock()
         if overrides is None and self._file is not None:
             overrides = load_directory_file(self._file)
         self._overrides = (overrides or DirectoryOverrides()).for_platform(platform)
@@ -166,6 +187,7 @@ class OrgService:
         """The person as the platform knows them, the file's fields laid over; None if unknown."""
         if not user_id:
             return None
+        await self._follow_file()
         override = self._overrides.users.get(user_id)
         try:
             found = await self._users.get(user_id, lambda: self._fetch_user(user_id))
@@ -179,6 +201,7 @@ class OrgService:
     async def unit(self, department_id: str) -> DirectoryDepartment | None:
         if not department_id:
             return None
+        await self._follow_file()
         override = self._overrides.departments.get(department_id)
         try:
             found = await self._departments.get(
@@ -218,6 +241,7 @@ class OrgService:
         """
         if self._file is not None:
             self._overrides = load_directory_file(self._file).for_platform(self._platform)
+            self._file_seen = _stamp(self._file)
         self._users.clear()
         self._departments.clear()
         ids = list(dict.fromkeys(check))
@@ -235,6 +259,25 @@ class OrgService:
             checked=len(ids),
             unknown_to_platform=tuple(u for u, ok in zip(ids, found, strict=True) if not ok),
         )
+
+    async def _follow_file(self) -> None:
+        """Reload the directory file if it changed since it was loaded (checked now and then)."""
+        if self._file is None or self._clock() - self._file_checked < FILE_CHECK_SECONDS:
+            return
+        self._file_checked = self._clock()
+        stamp = await asyncio.to_thread(_stamp, self._file)
+        if stamp == self._file_seen:
+            return
+        self._file_seen = stamp  # a broken file is reported once, not on every lookup
+        try:
+            loaded = await asyncio.to_thread(load_directory_file, self._file)
+        except DirectoryFileError as exc:
+            log.error("directory file changed but cannot be used, keeping the last good one: %s",
+                      exc)
+            return
+        self._overrides = loaded.for_platform(self._platform)
+        log.info("directory file %s reloaded: %d people, %d departments", self._file,
+                 len(self._overrides.users), len(self._overrides.departments))
 
     async def _fetch_user(self, user_id: str) -> DirectoryUser | None:
         if self._directory is None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.config_model import ApprovalStepConfig
-from bot.directory import OrgService, TTLCache
+from bot.directory import FILE_CHECK_SECONDS, OrgService, TTLCache
 from bot.directory_file import DirectoryFileError, DirectoryOverrides, load_directory_file
 from bot.platforms.base import (
     DirectoryDepartment,
@@ -339,6 +340,39 @@ async def test_refresh_reloads_the_file_and_forgets_cached_answers(tmp_path: Pat
     assert (report.file_users, report.checked) == (2, 2)
     assert report.unknown_to_platform == ("ou_hr_only",)
     assert report.source == str(path)
+
+
+async def test_a_running_service_follows_an_edited_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory, clock = platform(), Clock()
+    path = write(tmp_path, "hr.csv", "user_id,manager_id\nou_emp,ou_dir\n")
+    org = service(directory, clock, overrides_file=path)
+    assert await org.manager_of("ou_emp") == "ou_dir"
+
+    def edit(text: str, at: int) -> None:
+        path.write_text(text)
+        os.utime(path, ns=(at, at))  # a new modification time even within one clock tick
+
+    edit("user_id,manager_id\nou_emp,ou_mgr\n", 10**18)
+    clock.now += FILE_CHECK_SECONDS - 1
+    assert await org.manager_of("ou_emp") == "ou_dir"  # not looked at yet
+    clock.now += 1
+    assert await org.manager_of("ou_emp") == "ou_mgr"
+
+    edit("user_id,manager_id\nou_emp,ou_emp\n", 2 * 10**18)  # manages themself: refused
+    clock.now += FILE_CHECK_SECONDS
+    assert await org.manager_of("ou_emp") == "ou_mgr"  # the last good file stays
+    assert "cannot be used, keeping the last good one" in caplog.text
+    assert "hr.csv:2" in caplog.text
+    caplog.clear()
+    clock.now += FILE_CHECK_SECONDS
+    assert await org.manager_of("ou_emp") == "ou_mgr"
+    assert caplog.text == ""  # the same broken file is reported once
+
+    edit("user_id,manager_id\nou_emp,ou_dir\n", 3 * 10**18)
+    clock.now += FILE_CHECK_SECONDS
+    assert await org.manager_of("ou_emp") == "ou_dir"
 
 
 async def test_refresh_with_a_broken_file_keeps_the_old_one(tmp_path: Path) -> None:
