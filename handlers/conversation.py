@@ -30,13 +30,14 @@ class Conversation:
     checks: list[list[str]] = field(default_factory=list)  # invoice checks: rule, zh, en
     asking: str = ""  # the field asked for; "reason:<verb>:<claim>:<version>" for approvers
     lang: str = "zh-CN"
+    editing: int = 0  # the draft's item number the item being filled replaces; 0 = a new item
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "draft": self.draft, "item": self.item, "extra": self.extra,
             "attachments": self.attachments, "queue": self.queue, "asking": self.asking,
             "checks": self.checks,
-            "lang": self.lang,
+            "lang": self.lang, "editing": self.editing,
         }
 
     @classmethod
@@ -52,6 +53,7 @@ class Conversation:
             asking=str(data.get("asking", "")),
             checks=[[str(part) for part in check] for check in data.get("checks", [])],
             lang=str(data.get("lang", "zh-CN")),
+            editing=int(data.get("editing", 0) or 0),
         )
 
     def queue_item(
@@ -75,7 +77,7 @@ class Conversation:
 
     def reset_item(self) -> None:
         self.item, self.extra, self.attachments, self.asking = {}, {}, [], ""
-        self.checks = []
+        self.checks, self.editing = [], 0
 
 
 def key_for(ctx: HandlerContext) -> str:

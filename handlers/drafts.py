@@ -54,7 +54,7 @@ async def open_draft(ctx: HandlerContext, conversation: Conversation) -> Claim |
 async def continue_item(ctx: HandlerContext, conversation: Conversation) -> None:
     """File the item being filled if it is complete, else ask for its next missing field."""
     draft = await open_draft(ctx, conversation)
-    if draft is not None and len(draft.items) >= MAX_ITEMS:
+    if not conversation.editing and draft is not None and len(draft.items) >= MAX_ITEMS:
         conversation.reset_item()
         conversation.queue.clear()  # the rest of the message would not fit either
         store(ctx, conversation)
@@ -68,7 +68,12 @@ async def continue_item(ctx: HandlerContext, conversation: Conversation) -> None
         return
     item = make_item(conversation.item, conversation.extra, conversation.attachments,
                      conversation.checks)
-    if draft is None:
+    if draft is not None and 0 < conversation.editing <= len(draft.items):
+        index = conversation.editing - 1
+        items = (*draft.items[:index], item, *draft.items[index + 1:])
+        after = wf.edit_draft(draft, ctx.now, items=items)
+        save(ctx, draft, after, "item_edited", "category")
+    elif draft is None:
         person = await person_of(ctx, actor_of(ctx))
         claim_id = await ctx.storage.allocate_claim_id(ctx.now.year)
         after = Claim(claim_id, person, (item,), ClaimStatus.DRAFT, ctx.now, ctx.now,
@@ -202,20 +207,48 @@ async def edit(ctx: HandlerContext, conversation: Conversation, command: Command
     if draft is None or not draft.items:
         ctx.send(Text(reply_to(ctx), say("nothing_to_edit", ctx.lang)))
         return
-    await _edit_item(ctx, draft, command, reply)
+    await _edit_item(ctx, conversation, draft, command, reply)
 
 
-async def _edit_item(ctx: HandlerContext, draft: Claim, command: Command, reply: Answer) -> None:
+async def _edit_item(
+    ctx: HandlerContext, conversation: Conversation, draft: Claim, command: Command,
+    reply: Answer,
+) -> None:
     index = (command.item or len(draft.items)) - 1
     if not 0 <= index < len(draft.items):
         ctx.send(Text(reply_to(ctx), say("no_such_item", ctx.lang, count=len(draft.items))))
         return
     field = command.field or "description"
     item = _with(draft.items[index], field, reply.value)
+    category = category_of(item.category, ctx.config.categories)
+    if field == "category" and category is not None and missing_field(
+        *_as_answers(item), ctx.config.categories
+    ):
+        # The new category asks for fields this item lacks: ask for them first; the draft
+        # changes only once they are in (cancel leaves it as it was).
+        conversation.reset_item()
+        conversation.item, conversation.extra = _as_answers(item)
+        conversation.attachments = list(item.attachments)
+        conversation.checks = [list(check) for check in item.checks]
+        conversation.editing = index + 1
+        ctx.send(Text(reply_to(ctx), say("category_needs_fields", ctx.lang, name=category.name)))
+        await continue_item(ctx, conversation)
+        return
     items = (*draft.items[:index], item, *draft.items[index + 1:])
     after = wf.edit_draft(draft, ctx.now, items=items)
     save(ctx, draft, after, "item_edited", field)
     await show_draft(ctx, after)
+
+
+def _as_answers(item: ClaimItem) -> tuple[dict[str, str], dict[str, str]]:
+    """A filed item as the text answers :func:`make_item` builds it from, and its extra fields."""
+    answers = {"category": item.category, "amount": str(item.amount),
+               "spent_on": item.spent_on.isoformat(), "description": item.description}
+    if item.invoice_key:
+        answers["invoice"] = item.invoice_key
+    if item.invoice_total is not None:
+        answers["invoice_total"] = str(item.invoice_total)
+    return answers, dict(item.extra)
 
 
 def _with(item: ClaimItem, field: str, value: str) -> ClaimItem:

@@ -56,6 +56,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_route": "无法确定审批人，请联系管理员检查审批规则。",
         "submitted": "报销单 {id} 已提交审批。",
         "edit_then_submit": "请修改后点击提交。",
+        "category_needs_fields": "“{name}”类费用还需要几项信息，填好后这笔费用才会改成这个类别。",
         "draft_set_aside": "你还有一张未提交的草稿 {draft}，它保持不变，"
         "可以在它的卡片上提交或取消。接下来发送的费用会记到 {id} 上。",
         "notify_approving": "你的报销单 {id} 已由 {by} 同意，正在等待下一步审批。",
@@ -127,6 +128,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_route": "No approver could be found; please ask an administrator to check the rules.",
         "submitted": "Claim {id} submitted for approval.",
         "edit_then_submit": "Make your changes, then press Submit.",
+        "category_needs_fields": "A \"{name}\" expense needs a few more details; the item changes "
+        "to it once they are filled in.",
         "draft_set_aside": "Your unsubmitted draft {draft} stays as it is: submit or cancel it "
         "from its card. Expenses you send next go to {id}.",
         "notify_approving": "Your claim {id} was approved by {by} and waits for the next step.",

@@ -236,3 +236,28 @@ async def test_reopening_a_returned_claim_says_what_became_of_the_open_draft(
     assert len((await storage.get_claim(draft_id)).items) == 1
     submitted = await j.click("zhangsan", open_draft["actions"]["submit"])
     assert submitted["card"] == "claim_status"
+
+
+async def test_a_new_category_asks_for_its_fields_before_the_item_changes(
+    journey: Journey,
+) -> None:
+    j = journey
+    storage = j.client.app[keys.STORAGE]
+    await j.say("zhangsan", "报销 午餐 80 昨天 团队聚餐")
+    await j.settle()
+    claim_id = j.last_card("zhangsan", "claim_draft")["data"]["claim"]["id"]
+    before = await storage.get_claim(claim_id)
+
+    await j.say("zhangsan", "类别改成 招待")
+    await j.settle()
+    assert j.sent(kind="text")[-1]["text"].startswith("“业务招待”类费用还需要几项信息")
+    assert j.sent()[-1]["name"] == "prompt"  # asking for 人数
+    assert await storage.get_claim(claim_id) == before  # nothing changes until it is answered
+
+    await j.say("zhangsan", "3")
+    await j.settle()
+    after = await storage.get_claim(claim_id)
+    (item,) = after.items
+    assert (item.category, item.amount, item.description) == (
+        "entertainment", before.items[0].amount, before.items[0].description)
+    assert dict(item.extra) == {"guests": "3"}
