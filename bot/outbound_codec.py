@@ -36,6 +36,7 @@ def encode_outbound(reply: Outbound) -> tuple[str, dict[str, Any]]:
         "name": reply.name,
         "data": reply.data,
         "lang": reply.lang,
+        "translations": reply.translations,
     }
 
 
@@ -59,6 +60,7 @@ def decode_outbound(payload: dict[str, Any]) -> Outbound:
                 name=payload["name"],
                 data=payload["data"],
                 lang=payload.get("lang", "zh-CN"),
+                translations=dict(payload.get("translations", {})),
             )
     except (KeyError, TypeError, ValueError) as exc:
         raise OutboundDecodeError(f"malformed outbound payload: {exc}") from exc

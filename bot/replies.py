@@ -50,7 +50,9 @@ class CardUpdate:
     """Re-render the delivered copies of ``claim_id``'s cards that show template ``match``.
 
     They become card ``name`` (the same as ``match`` unless the card changes kind, e.g.
-    ``approval_request`` → ``approval_decided``) rendered from ``data``.
+    ``approval_request`` → ``approval_decided``) rendered from ``data``. Each copy stays in the
+    language it was sent in: ``translations`` holds the data built in other languages, and a
+    copy in a language it lacks gets ``data`` in ``lang``.
     """
 
     claim_id: str
@@ -58,6 +60,13 @@ class CardUpdate:
     name: str
     data: dict[str, Any] = field(default_factory=dict)
     lang: str = "zh-CN"
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def for_language(self, lang: str) -> tuple[dict[str, Any], str]:
+        """The data to render a copy in ``lang`` with, and the language it is in."""
+        if lang in self.translations:
+            return self.translations[lang], lang
+        return self.data, self.lang
 
 
 @dataclass(frozen=True, slots=True)

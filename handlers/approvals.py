@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from bot.dispatcher import HandlerContext, Router
 from bot.events import CardActionEvent
-from bot.replies import Card, CardUpdate, InlineReply, Recipient, Text, Toast
+from bot.replies import Card, InlineReply, Recipient, Text, Toast
 from handlers import workflow as wf
 from handlers.budgets import BudgetStatus, budget_of
 from handlers.cards import approval_request_data, decided_data, finance_data, status_data
@@ -21,7 +22,7 @@ from handlers.common import (
     toast,
 )
 from handlers.conversation import load, store
-from handlers.reminders import language_of
+from handlers.languages import language_of, speaking, update_cards
 from handlers.texts import say
 from handlers.views import status_label
 from storage.models import Claim, ClaimStatus
@@ -117,10 +118,10 @@ async def apply_decision(ctx: HandlerContext, claim: Claim, action: Action, reas
 async def announce(ctx: HandlerContext, before: Claim, after: Claim) -> None:
     """Update every copy of the claim's cards, tell the applicant, and hand over the claim."""
     names = await display_names(ctx, after)
-    decided = decided_data(after, names, ctx, step_index=before.current_step)
-    ctx.send(CardUpdate(after.id, "approval_request", "approval_decided", decided, ctx.lang))
-    ctx.send(CardUpdate(after.id, "claim_status", "claim_status",
-                        status_data(after, names, ctx), ctx.lang))
+    decided = update_cards(ctx, after.id, "approval_request", "approval_decided",
+                           lambda: decided_data(after, names, ctx, step_index=before.current_step))
+    update_cards(ctx, after.id, "claim_status", "claim_status",
+                 lambda: status_data(after, names, ctx))
     ctx.inline = InlineReply(Toast(decided["decision"]["label"], "success"), "approval_decided",
                              decided)
     applicant = Recipient(after.platform, user_id=after.applicant.user_id)
@@ -129,25 +130,39 @@ async def announce(ctx: HandlerContext, before: Claim, after: Claim) -> None:
                                  by=names.get(actor_of(ctx).user_id, ""),
                                  comment=after.steps[before.current_step].comment)))
     if after.status is ClaimStatus.APPROVING:
-        send_approval_cards(ctx, after, names, await budget_of(ctx, after))
+        await send_approval_cards(ctx, after, names, await budget_of(ctx, after))
     elif after.status is ClaimStatus.APPROVED:
-        send_finance_notices(ctx, after, names)
+        await send_finance_notices(ctx, after, names)
 
 
-def send_approval_cards(
+async def send_approval_cards(
     ctx: HandlerContext, claim: Claim, names: dict[str, str], budget: Sequence[BudgetStatus] = ()
 ) -> None:
-    data = approval_request_data(claim, names, ctx, budget)
-    for approver in claim.pending_approvers:
-        ctx.send(Card(Recipient(claim.platform, user_id=approver), "approval_request", data,
-                      claim_id=claim.id, lang=ctx.lang))
+    """An approval card for each approver of the current step, in that approver's language."""
+    recipients = [Recipient(claim.platform, user_id=a) for a in claim.pending_approvers]
+    await _send_each_in_own_language(
+        ctx, claim, recipients, "approval_request",
+        lambda: approval_request_data(claim, names, ctx, budget))
 
 
-def send_finance_notices(ctx: HandlerContext, claim: Claim, names: dict[str, str]) -> None:
-    data = finance_data(claim, names, ctx)
-    for spec in ctx.config.finance.for_platform(claim.platform):
-        ctx.send(Card(person_recipient(claim.platform, spec), "finance_notice", data,
-                      claim_id=claim.id, lang=ctx.lang))
+async def send_finance_notices(ctx: HandlerContext, claim: Claim, names: dict[str, str]) -> None:
+    recipients = [person_recipient(claim.platform, spec)
+                  for spec in ctx.config.finance.for_platform(claim.platform)]
+    await _send_each_in_own_language(
+        ctx, claim, recipients, "finance_notice", lambda: finance_data(claim, names, ctx))
+
+
+async def _send_each_in_own_language(
+    ctx: HandlerContext, claim: Claim, recipients: Sequence[Recipient], name: str,
+    build: Callable[[], dict[str, Any]],
+) -> None:
+    built: dict[str, dict[str, Any]] = {}  # the card's data per language, built once each
+    for to in recipients:
+        lang = await language_of(ctx, to.platform, to.user_id) if to.user_id else ctx.lang
+        if lang not in built:
+            with speaking(ctx, lang):
+                built[lang] = build()
+        ctx.send(Card(to, name, built[lang], claim_id=claim.id, lang=lang))
 
 
 @router.card_action("mark_paid")
@@ -172,10 +187,10 @@ async def mark_paid(ctx: HandlerContext) -> None:
     if actor not in names:
         org = ctx.org()
         names[actor] = (await org.name_of(actor) if org else "") or actor_of(ctx).name or actor
-    paid = finance_data(after, names, ctx, paid_by=names[actor])
-    ctx.send(CardUpdate(after.id, "finance_notice", "finance_notice", paid, ctx.lang))
-    ctx.send(CardUpdate(after.id, "claim_status", "claim_status",
-                        status_data(after, names, ctx), ctx.lang))
+    paid = update_cards(ctx, after.id, "finance_notice", "finance_notice",
+                        lambda: finance_data(after, names, ctx, paid_by=names[actor]))
+    update_cards(ctx, after.id, "claim_status", "claim_status",
+                 lambda: status_data(after, names, ctx))
     told_in = await language_of(ctx, after.platform, after.applicant.user_id)
     ctx.send(Text(Recipient(after.platform, user_id=after.applicant.user_id),
                   say("notify_paid", told_in, id=after.id, total=paid["claim"]["total"])))

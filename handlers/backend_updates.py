@@ -17,11 +17,11 @@ from dataclasses import replace
 
 from bot.dispatcher import HandlerContext, Router
 from bot.events import CardActionEvent
-from bot.replies import CardUpdate, InlineReply, Recipient, Text, Toast
+from bot.replies import InlineReply, Recipient, Text, Toast
 from handlers import workflow as wf
 from handlers.cards import finance_data, status_data
 from handlers.common import audit, display_names, parse_action, save
-from handlers.reminders import language_of
+from handlers.languages import language_of, update_cards
 from handlers.texts import say
 from storage.models import Claim, ClaimStatus
 
@@ -79,9 +79,8 @@ async def _paid(ctx: HandlerContext, claim: Claim, note: str) -> None:
         return
     save(ctx, claim, after, "backend_paid", note)
     names = await display_names(ctx, after)
-    by = BACKEND_NAME.get(ctx.lang, BACKEND_NAME["zh-CN"])
-    paid = finance_data(after, names, ctx, paid_by=by)
-    ctx.send(CardUpdate(after.id, "finance_notice", "finance_notice", paid, ctx.lang))
+    paid = update_cards(ctx, after.id, "finance_notice", "finance_notice", lambda: finance_data(
+        after, names, ctx, paid_by=BACKEND_NAME.get(ctx.lang, BACKEND_NAME["zh-CN"])))
     _tell(ctx, claim, after, names, say("notify_paid", ctx.lang, id=after.id,
                                          total=paid["claim"]["total"]))
 
@@ -101,16 +100,16 @@ async def _rejected(ctx: HandlerContext, claim: Claim, note: str) -> None:
     save(ctx, claim, after, "backend_rejected", note)
     ctx.commit.invoice_releases.extend((key, after.id) for key in after.invoice_keys)
     names = await display_names(ctx, after)
-    ctx.send(CardUpdate(after.id, "finance_notice", "finance_notice",
-                        finance_data(after, names, ctx), ctx.lang))
+    update_cards(ctx, after.id, "finance_notice", "finance_notice",
+                 lambda: finance_data(after, names, ctx))
     _tell(ctx, claim, after, names, say("notify_rejected", ctx.lang, id=after.id,
                                          by=BACKEND_NAME.get(ctx.lang, "报销系统"), comment=note))
 
 
 def _tell(ctx: HandlerContext, before: Claim, after: Claim, names: dict[str, str],
           text: str) -> None:
-    ctx.send(CardUpdate(after.id, "claim_status", "claim_status",
-                        status_data(after, names, ctx), ctx.lang))
+    update_cards(ctx, after.id, "claim_status", "claim_status",
+                 lambda: status_data(after, names, ctx))
     ctx.send(Text(Recipient(after.platform, user_id=after.applicant.user_id), text))
     _result(ctx, "success", "applied")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.dispatcher import HandlerContext, Router
-from bot.replies import Card, CardUpdate, InlineReply, Text, Toast
+from bot.replies import Card, InlineReply, Text, Toast
 from handlers import workflow as wf
 from handlers.approvals import apply_decision, load_for_action
 from handlers.budgets import budget_of
@@ -19,6 +19,7 @@ from handlers.common import (
     toast,
 )
 from handlers.conversation import Conversation, store
+from handlers.languages import update_cards
 from handlers.texts import say
 from storage.models import Claim
 
@@ -105,10 +106,10 @@ async def withdraw(ctx: HandlerContext, claim: Claim, version: int | None) -> st
     save(ctx, claim, after, "withdrawn")
     ctx.commit.invoice_releases.extend((key, after.id) for key in after.invoice_keys)
     names = await display_names(ctx, after)
-    ctx.send(CardUpdate(after.id, "approval_request", "approval_decided",
-                        decided_data(after, names, ctx), ctx.lang))
-    ctx.send(CardUpdate(after.id, "claim_status", "claim_status",
-                        status_data(after, names, ctx), ctx.lang))
+    update_cards(ctx, after.id, "approval_request", "approval_decided",
+                 lambda: decided_data(after, names, ctx))
+    update_cards(ctx, after.id, "claim_status", "claim_status",
+                 lambda: status_data(after, names, ctx))
     return say("withdrawn", ctx.lang, id=after.id)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.dispatcher import HandlerContext
 from handlers.common import actor_of
+from handlers.languages import saved_choice
 from storage.models import ConversationWrite
 
 TTL = 24 * 3600.0
@@ -85,7 +86,11 @@ def key_for(ctx: HandlerContext) -> str:
 
 
 async def load(ctx: HandlerContext) -> Conversation:
-    conversation = Conversation.from_dict(await ctx.storage.get_conversation(key_for(ctx)))
+    state = await ctx.storage.get_conversation(key_for(ctx))
+    conversation = Conversation.from_dict(state)
+    if state is None:  # none yet, or it expired: the language chosen before still holds
+        actor = actor_of(ctx)
+        conversation.lang = await saved_choice(ctx, actor.platform, actor.user_id)
     ctx.lang = conversation.lang
     return conversation
 

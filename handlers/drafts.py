@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from bot.dispatcher import HandlerContext, Router
 from bot.events import CardActionEvent
-from bot.replies import Card, CardUpdate, InlineReply, Text, Toast
+from bot.replies import Card, InlineReply, Text, Toast
 from handlers import workflow as wf
 from handlers.cards import draft_data, status_data
 from handlers.common import (
@@ -25,6 +25,7 @@ from handlers.conversation import Conversation, forget, load, store
 from handlers.draft_checks import draft_flags
 from handlers.invoices import Prefill
 from handlers.items import Answer, category_of, make_item, missing_field, read_answer
+from handlers.languages import update_cards
 from handlers.parsing import Command, detect_command
 from handlers.texts import say
 from storage.models import Claim, ClaimItem, ClaimStatus
@@ -183,8 +184,9 @@ async def cancel(ctx: HandlerContext, conversation: Conversation) -> str:
     if draft is not None and draft.status is ClaimStatus.DRAFT:
         after = wf.cancel_draft(draft, ctx.now)
         save(ctx, draft, after, "cancelled")
-        ctx.send(CardUpdate(after.id, "claim_draft", "claim_status",
-                            status_data(after, await display_names(ctx, after), ctx)))
+        names = await display_names(ctx, after)
+        update_cards(ctx, after.id, "claim_draft", "claim_status",
+                     lambda: status_data(after, names, ctx))
     elif draft is not None:
         said = say("editing_stopped", ctx.lang, id=draft.id)
     forget(ctx, conversation)

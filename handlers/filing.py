@@ -11,6 +11,7 @@ from handlers.conversation import Conversation, load, store
 from handlers.help import help_data
 from handlers.invoices import InvoiceUnreadable, Prefill, read_prefill
 from handlers.items import category_of, check_field, from_parsed, read_answer, take_invoice
+from handlers.languages import remember_choice
 from handlers.parsing import Command, CommandKind, parse_claim_text
 from handlers.receipts import receipt_type
 from handlers.texts import say
@@ -32,6 +33,7 @@ async def on_message(ctx: HandlerContext) -> None:
     elif text.lower() in LANGUAGE_WORDS:
         conversation.lang = ctx.lang = LANGUAGE_WORDS[text.lower()]
         store(ctx, conversation)
+        remember_choice(ctx, ctx.lang)
         ctx.send(Text(reply_to(ctx), say("language_set", ctx.lang)))
     elif (command := drafts.command_of(text)) is not None:
         await run_command(ctx, conversation, command)

@@ -27,7 +27,7 @@ from bot.replies import Card, Text
 from handlers.budgets import budget_of
 from handlers.cards import approval_request_data
 from handlers.common import display_names, parse_action, person_recipient, toast
-from handlers.conversation import Conversation
+from handlers.languages import language_of
 from storage.models import AuditEntry, Claim, ClaimStatus
 from storage.money import format_cny
 
@@ -273,8 +273,3 @@ async def _names(ctx: HandlerContext, claim: Claim) -> dict[str, str]:
         log.warning("names for the reminder of %s unavailable: %s", claim.id, exc)
         return {claim.applicant.user_id: claim.applicant.name}
 
-
-async def language_of(ctx: HandlerContext, platform: str, user_id: str) -> str:
-    """The language this person chose in chat (kept with their conversation), else Chinese."""
-    state = await ctx.storage.get_conversation(f"conv:{platform}:{user_id}")
-    return Conversation.from_dict(state).lang

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.dispatcher import HandlerContext, Router
-from bot.replies import CardUpdate, InlineReply, Text, Toast
+from bot.replies import InlineReply, Text, Toast
 from handlers import workflow as wf
 from handlers.approvals import load_for_action, send_approval_cards, send_finance_notices
 from handlers.budgets import BudgetStatus, budget_statuses, over_budget_flags
@@ -15,6 +15,7 @@ from handlers.common import actor_of, audit, display_names, reply_to, save, toas
 from handlers.conversation import forget, load, store
 from handlers.draft_checks import invoice_conflicts
 from handlers.drafts import open_draft, show_draft
+from handlers.languages import update_cards
 from handlers.policy import blocking, claim_flags
 from handlers.routing import RoutingPolicy, plan_route_detailed
 from handlers.texts import say
@@ -81,11 +82,12 @@ async def route_and_announce(
     # Status copies (a resubmitted claim's) first: the draft copies then become status copies,
     # and updating those again would make WeCom, whose response code is spent, send them anew.
     for template in ("claim_status", "claim_draft"):
-        ctx.send(CardUpdate(routed.id, template, "claim_status", status, ctx.lang))
+        update_cards(ctx, routed.id, template, "claim_status",
+                     lambda: status_data(routed, names, ctx))
     if routed.status is ClaimStatus.APPROVING:
-        send_approval_cards(ctx, routed, names, budget)
+        await send_approval_cards(ctx, routed, names, budget)
     else:
-        send_finance_notices(ctx, routed, names)
+        await send_finance_notices(ctx, routed, names)
     ctx.inline = InlineReply(Toast(say("submitted", ctx.lang, id=routed.id), "success"),
                              "claim_status", status)
     conversation = await load(ctx)

@@ -267,6 +267,7 @@ def check_card_copy(copy: CardCopy) -> str:
     require_text("card template", copy.template)
     if not isinstance(copy.copy_id, str):
         raise InvalidInput(f"card copy id must be a string, got {copy.copy_id!r}")
+    require_text("card language", copy.lang)
     return dumps(
         {
             "claim_id": copy.claim_id,
@@ -275,6 +276,7 @@ def check_card_copy(copy: CardCopy) -> str:
             "template": copy.template,
             "ref": [list(pair) for pair in copy.ref],
             "copy_id": copy.copy_id,
+            "lang": copy.lang,
         },
         "card copy",
     )
@@ -289,6 +291,7 @@ def card_copy_from_json(text: str | bytes) -> CardCopy:
         template=data["template"],
         ref=tuple((str(k), str(v)) for k, v in data["ref"]),
         copy_id=str(data.get("copy_id", "")),
+        lang=str(data.get("lang", "zh-CN")),  # copies stored before languages were kept
     )
 
 

@@ -185,6 +185,7 @@ class CardCopy:
     template: str
     ref: tuple[tuple[str, str], ...]  # platform handles: message_id, response_code, out_track_id…
     copy_id: str = ""  # stable id of this copy: writing a copy with the same id replaces it
+    lang: str = "zh-CN"  # the language it was rendered in: its recipient's, kept on every update
 
 
 @dataclass(frozen=True, slots=True)

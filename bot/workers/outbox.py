@@ -1,7 +1,8 @@
 """Delivers queued messages and card changes through each platform's messenger.
 
 A card sent for a claim is remembered as a :class:`CardCopy`, so a later ``CardUpdate`` reaches
-every copy (each approver of a step, finance, the applicant), not just the one clicked.
+every copy (each approver of a step, finance, the applicant), not just the one clicked, each in
+the language it was sent in.
 Updating a copy twice with the same content is harmless, so a retried row is safe. Where an
 update would send the card anew (WeCom, once a copy's response code is spent), a recipient with
 several such copies gets one fresh card, not one per copy: the others are retired. Sends carry
@@ -82,6 +83,7 @@ class OutboxHandler:
                     template=card.name,
                     ref=tuple(sorted(ref.items())),
                     copy_id=copy_id,
+                    lang=card.lang,
                 )
             )
 
@@ -97,7 +99,8 @@ class OutboxHandler:
                 await self._storage.add_card_copy(replace(copy, template=RETIRED))
                 continue
             shown.add((copy.platform, copy.recipient))
-            ref = await messenger.update_card(dict(copy.ref), update.name, update.data, update.lang)
+            data, lang = update.for_language(copy.lang)
+            ref = await messenger.update_card(dict(copy.ref), update.name, data, lang)
             renewed = tuple(sorted(ref.items())) if ref else copy.ref
             if renewed != copy.ref or update.name != copy.template:
                 await self._storage.add_card_copy(

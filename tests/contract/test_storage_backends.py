@@ -159,7 +159,7 @@ def old_file(path: str, version: int, rows: list[tuple[str, tuple[object, ...]]]
 async def test_sqlite_upgrades_a_version_1_file_in_place(tmp_path: Path) -> None:
     path = str(tmp_path / "claimbot.db")
     old = CardCopy("BX-2026-000001", "feishu", "ou_boss", "approval", (("message_id", "om_1"),))
-    v1_fields = {k: v for k, v in dataclasses.asdict(old).items() if k != "copy_id"}
+    v1_fields = {k: v for k, v in dataclasses.asdict(old).items() if k not in ("copy_id", "lang")}
     doc = json.dumps({**v1_fields, "ref": [["message_id", "om_1"]]})
     old_file(path, 1, [("INSERT INTO card_copies (claim_id, doc) VALUES (?, ?)",
                         (old.claim_id, doc))])

@@ -59,7 +59,8 @@ async def test_conversation_state_expires_and_clears(storage: Storage, clock: Fa
 
 async def test_card_copies_append_per_claim(storage: Storage) -> None:
     copies = [
-        CardCopy("BX-2026-000001", "feishu", f"ou_{n}", "approval", (("message_id", f"om_{n}"),))
+        CardCopy("BX-2026-000001", "feishu", f"ou_{n}", "approval", (("message_id", f"om_{n}"),),
+                 lang="en-US" if n == 1 else "zh-CN")
         for n in range(3)
     ]
     for copy in copies:
@@ -69,6 +70,8 @@ async def test_card_copies_append_per_claim(storage: Storage) -> None:
     assert await storage.card_copies("BX-2026-000003") == []
     with pytest.raises(InvalidInput):
         await storage.add_card_copy(dataclasses.replace(copies[0], recipient=""))
+    with pytest.raises(InvalidInput):
+        await storage.add_card_copy(dataclasses.replace(copies[0], lang=""))
     with pytest.raises(InvalidInput):
         await storage.card_copies("nope")
 

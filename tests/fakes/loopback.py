@@ -94,13 +94,15 @@ class LoopMessenger:
         self, to: Recipient, name: str, data: Mapping[str, Any], lang: str, *, key: str = ""
     ) -> dict[str, str]:
         self._maybe_fail()
-        return self._record({"kind": "card", "to": _short(to), "name": name, "data": dict(data)})
+        return self._record({"kind": "card", "to": _short(to), "name": name, "data": dict(data),
+                             "lang": lang})
 
     async def update_card(
         self, ref: Mapping[str, str], name: str, data: Mapping[str, Any], lang: str
     ) -> dict[str, str]:
         self._maybe_fail()
-        self._record({"kind": "update", "ref": dict(ref), "name": name, "data": dict(data)})
+        self._record({"kind": "update", "ref": dict(ref), "name": name, "data": dict(data),
+                      "lang": lang})
         return dict(ref)
 
     async def download(self, file: FileRef) -> tuple[bytes, str]:

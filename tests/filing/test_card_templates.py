@@ -45,7 +45,10 @@ from tests.scenario.journey import CATEGORIES
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
 NAMES = {"zhangsan": "张三", "lisi": "李四", "zhaoliu": "赵六"}
 # Card name arguments: Card(to, name), CardUpdate(claim, match, name), InlineReply(toast, name).
-NAME_ARGS = {"Card": (1,), "CardUpdate": (1, 2), "InlineReply": (1,)}
+NAME_ARGS = {  # callable → positions of its card-name arguments
+    "Card": (1,), "CardUpdate": (1, 2), "InlineReply": (1,),
+    "update_cards": (2, 3), "_send_each_in_own_language": (3,),
+}
 NAME_KEYWORDS = {"name", "match", "card_name"}
 
 
@@ -59,9 +62,12 @@ def card_names_in_handlers() -> set[str]:
 
 
 def _names_in(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """Constant names, and names a ``for name in (…)`` loop of the function runs through."""
+    """Constant names, and names a ``for name in (…)`` loop of the function runs through. A
+    helper that passes on a name it was given (a parameter) is read at its own call sites."""
     loops = {n.target.id: n.iter for n in ast.walk(function)
              if isinstance(n, ast.For) and isinstance(n.target, ast.Name)}
+    params = {a.arg for a in (*function.args.posonlyargs, *function.args.args,
+                              *function.args.kwonlyargs)}
     found: set[str] = set()
     for call in ast.walk(function):
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
@@ -70,6 +76,8 @@ def _names_in(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
         args = [call.args[i] for i in NAME_ARGS[call.func.id] if i < len(call.args)]
         args += [k.value for k in call.keywords if k.arg in NAME_KEYWORDS]
         for arg in args:
+            if isinstance(arg, ast.Name) and arg.id in params and arg.id not in loops:
+                continue
             found |= _constants(loops.get(arg.id) if isinstance(arg, ast.Name) else arg, arg)
     return found
 
