@@ -155,6 +155,14 @@ class Storage(Protocol):
 
     async def dead_letter(self, receipt: str, error: str) -> None: ...
 
+    async def hasten(self, topic: str) -> int:
+        """Make every retried row of ``topic`` still waiting out its delay due now; how many.
+
+        A row counts when it is live, not leased, attempted before and not yet due; its
+        attempts stay as they were. Rows never attempted keep their delay (a reminder queued
+        for later is not a retry), and each key's rows still go out in order.
+        """
+
     async def queue_rows(
         self, topic: str | None, dead: bool, limit: int = 100
     ) -> list[QueueMessage]:

@@ -143,7 +143,7 @@ class RedisStorage:
         self._scripts = {
             name: client.register_script(getattr(lua, name))
             for name in (
-                "LEASE", "ACK", "RETRY", "DEAD_LETTER", "REQUEUE", "DROP", "MARK_SEEN",
+                "LEASE", "ACK", "RETRY", "DEAD_LETTER", "HASTEN", "REQUEUE", "DROP", "MARK_SEEN",
                 "PUT_INBOUND", "ENQUEUE", "ACQUIRE_LEASE", "RELEASE_LEASE", "COMMIT",
                 "LIST_CLAIMS", "CARD_COPY",
             )
@@ -367,6 +367,10 @@ class RedisStorage:
 
     async def dead_letter(self, receipt: str, error: str) -> None:
         await self._settle("DEAD_LETTER", receipt, free_text(error))
+
+    async def hasten(self, topic: str) -> int:
+        require_topic(topic)
+        return int(await self._run("HASTEN", topic, num(self._clock())))
 
     async def queue_rows(
         self, topic: str | None, dead: bool, limit: int = 100

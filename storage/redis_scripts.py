@@ -130,6 +130,27 @@ return 1
 """
 )
 
+# ARGV: prefix, topic, now. Only heads can have been attempted, and only those in 'ready' past
+# now wait; a leased head's score is its lease's end, hence the check of leased_until.
+HASTEN = (
+    _PRELUDE
+    + r"""
+local ready = qkey(ARGV[2], 'ready')
+local now = tonumber(ARGV[3])
+local hastened = 0
+for _, mem in ipairs(redis.call('ZRANGEBYSCORE', ready, '(' .. ARGV[3], '+inf')) do
+  local id = string.sub(mem, 18)
+  local f = redis.call('HMGET', mkey(id), 'attempts', 'leased_until')
+  if tonumber(f[1]) > 0 and tonumber(f[2]) <= now then
+    redis.call('HSET', mkey(id), 'available_at', ARGV[3], 'due_at', ARGV[3])
+    redis.call('ZADD', ready, ARGV[3], mem)
+    hastened = hastened + 1
+  end
+end
+return hastened
+"""
+)
+
 # ARGV: prefix, message id, now
 REQUEUE = (
     _PRELUDE

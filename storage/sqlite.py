@@ -379,6 +379,10 @@ class SqliteStorage:
             queue.dead_letter, receipt=receipt, now=self._clock(), error=free_text(error)
         ))
 
+    async def hasten(self, topic: str) -> int:
+        require_topic(topic)
+        return await self._write(partial(queue.hasten, topic=topic, now=self._clock()))
+
     async def queue_rows(
         self, topic: str | None, dead: bool, limit: int = 100
     ) -> list[QueueMessage]:

@@ -137,6 +137,21 @@ async def retry(
     )
 
 
+async def hasten(conn: TxConn, topic: str, *, now: float) -> int:
+    """Make the retried rows of ``topic`` that wait out a delay due now; how many there were.
+
+    Only heads are looked at, from the same partial index as a lease: a row is attempted only
+    while it heads its key and stays the head until it leaves, so every attempted live row is
+    one. Leased rows (``leased_until`` ahead) and never attempted ones keep their due time.
+    """
+    cursor = await conn.execute(
+        "UPDATE queue INDEXED BY queue_due_heads SET available_at = ?, due_at = ?"
+        " WHERE topic = ? AND head = 1 AND due_at > ? AND attempts > 0 AND leased_until <= ?",
+        (now, now, topic, now, now),
+    )
+    return int(cursor.rowcount)
+
+
 async def dead_letter(conn: TxConn, receipt: str, *, now: float, error: str) -> None:
     seq = await _held(conn, receipt, now)
     await conn.execute(

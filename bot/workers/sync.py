@@ -28,9 +28,10 @@ from storage.models import Attachment, Claim, Leased, ModelError, claim_from_dic
 
 log = logging.getLogger("claimbot.sync")
 
-# An outage of a few hours is survived: 25 attempts with delays capped at ten minutes.
+# An outage of a few hours is survived: 25 attempts with delays capped at ten minutes. The
+# first success after it makes the rows still waiting due, so they do not trail by minutes.
 SYNC_POLICY = QueuePolicy("backend", batch=16, visibility=45.0, max_attempts=25,
-                          retry_base=2.0, retry_cap=600.0)
+                          retry_base=2.0, retry_cap=600.0, hasten_on_recovery=True)
 
 
 def lease_for(timeout: float) -> float:

@@ -62,6 +62,15 @@ class QueueModel:
             row.dead = True
         return True
 
+    def hasten(self, now: float) -> int:
+        waiting = [
+            row for row in self.rows.values()
+            if not row.dead and row.attempts > 0 and row.leased_until <= now and row.due_at > now
+        ]
+        for row in waiting:
+            row.due_at = now
+        return len(waiting)
+
     def requeue(self, message_id: str, now: float) -> bool:
         row = self.rows.get(message_id)
         if row is None or not row.dead:

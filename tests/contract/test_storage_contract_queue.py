@@ -330,6 +330,8 @@ async def test_queue_calls_check_their_arguments(storage: Storage) -> None:
         await storage.put_inbound("feishu", "", "k", {}, 60)
     with pytest.raises(InvalidInput):
         await storage.put_inbound("feishu", "ev", "k", {}, 0)
+    with pytest.raises(InvalidInput, match="topic"):
+        await storage.hasten("email")
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -348,7 +350,9 @@ async def test_random_operations_match_the_reference_model(
 async def random_step(
     storage: Storage, clock: FakeClock, model: QueueModel, receipts: list[str], rng: random.Random
 ) -> None:
-    op = rng.choice(["enqueue", "enqueue", "lease", "lease", "settle", "settle", "admin", "tick"])
+    op = rng.choice(
+        ["enqueue", "enqueue", "lease", "lease", "settle", "settle", "admin", "hasten", "tick"]
+    )
     now = clock()
     if op == "enqueue":
         key, delay = rng.choice("abcd"), rng.choice([0, 0, 3])
@@ -370,6 +374,8 @@ async def random_step(
             assert await storage.requeue(message_id) == model.requeue(message_id, now)
         else:
             assert await storage.drop(message_id) == model.drop(message_id)
+    elif op == "hasten":
+        assert await storage.hasten("platform") == model.hasten(now)
     else:
         clock.advance(rng.choice([0.5, 2, 6, 11]))
 
@@ -378,15 +384,101 @@ async def random_settle(
     storage: Storage, now: float, model: QueueModel, receipt: str, rng: random.Random
 ) -> None:
     kind = rng.choice(["ack", "retry", "dead"])
-    valid = model.settle(kind, receipt, now, delay=4)
+    delay = rng.choice([4, 30])  # the long delay leaves rows for "hasten" to find
+    valid = model.settle(kind, receipt, now, delay=delay)
     try:
         if kind == "ack":
             await storage.ack(receipt)
         elif kind == "retry":
-            await storage.retry(receipt, 4, "again")
+            await storage.retry(receipt, delay, "again")
         else:
             await storage.dead_letter(receipt, "gone")
     except StaleReceipt:
         assert not valid, f"{kind} refused a receipt the model holds valid"
     else:
         assert valid, f"{kind} accepted a receipt the model holds stale"
+
+
+# -- hasten --------------------------------------------------------------------------------
+
+
+async def retried(storage: Storage, topic: str, key: str, delay: float) -> str:
+    """Queue a row of ``key``, lease it and send it back to wait ``delay`` seconds; its id."""
+    message_id = await storage.enqueue(topic, key, {"key": key})
+    [leased] = await storage.lease(topic, 1, 30)
+    assert leased.message.id == message_id
+    await storage.retry(leased.receipt, delay, "HTTP 503")
+    return message_id
+
+
+async def test_hasten_makes_retried_rows_due_now(storage: Storage, clock: FakeClock) -> None:
+    first = await retried(storage, "platform", "k1", 60)
+    second = await retried(storage, "platform", "k2", 30)
+    clock.advance(5)
+    assert await storage.lease("platform", 10, 30) == []
+    assert await storage.hasten("platform") == 2
+    leased = await storage.lease("platform", 10, 30)
+    assert [item.message.id for item in leased] == [first, second]  # equal due: queue order
+    assert [item.message.attempts for item in leased] == [2, 2]
+    assert [item.message.available_at for item in leased] == [START + 5, START + 5]
+    assert [item.message.last_error for item in leased] == ["HTTP 503", "HTTP 503"]
+    assert await storage.hasten("platform") == 0  # leased now
+
+
+async def test_hasten_leaves_rows_never_attempted_alone(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await retried(storage, "platform", "k", 60)
+    reminder = await storage.enqueue("platform", "reminder", {}, delay=3600)
+    await storage.enqueue("platform", "due", {})
+    assert await storage.hasten("platform") == 1
+    rows = {row.id: row for row in await storage.queue_rows("platform", dead=False)}
+    assert (rows[reminder].available_at, rows[reminder].attempts) == (START + 3600, 0)
+    assert sorted(item.message.key for item in await storage.lease("platform", 10, 30)) == [
+        "due", "k"
+    ]
+
+
+async def test_hasten_leaves_leased_and_dead_rows_and_other_topics_alone(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await storage.enqueue("platform", "leased", {})
+    [held] = await storage.lease("platform", 1, 30)
+    dead = await storage.enqueue("platform", "dead", {})
+    [doomed] = await storage.lease("platform", 1, 30)
+    await storage.dead_letter(doomed.receipt, "400")
+    other = await retried(storage, "backend", "k", 60)
+    clock.advance(1)
+    assert await storage.hasten("platform") == 0
+    assert await storage.lease("platform", 10, 30) == []
+    await storage.ack(held.receipt)  # the lease is still good
+    [row] = await storage.queue_rows("platform", dead=True)
+    assert row.id == dead
+    [waiting] = await storage.queue_rows("backend", dead=False)
+    assert (waiting.id, waiting.available_at) == (other, START + 60)
+    assert await storage.hasten("backend") == 1
+
+
+async def test_hasten_leaves_an_expired_lease_as_it_is(storage: Storage, clock: FakeClock) -> None:
+    await storage.enqueue("platform", "k", {})
+    [first] = await storage.lease("platform", 1, 30)
+    clock.advance(31)  # due again already: nothing to hasten
+    assert await storage.hasten("platform") == 0
+    [again] = await storage.lease("platform", 1, 30)
+    assert (again.message.id, again.message.attempts) == (first.message.id, 2)
+
+
+async def test_hasten_keeps_each_keys_order(storage: Storage, clock: FakeClock) -> None:
+    head = await retried(storage, "platform", "k", 60)
+    later = await storage.enqueue("platform", "k", {"n": 2})
+    assert await storage.hasten("platform") == 1
+    [leased] = await storage.lease("platform", 10, 30)
+    assert leased.message.id == head
+    assert await storage.lease("platform", 10, 30) == []  # the later row waits for the head
+    await storage.retry(leased.receipt, 60, "HTTP 503")
+    assert await storage.hasten("platform") == 1
+    [again] = await storage.lease("platform", 10, 30)
+    assert again.message.id == head
+    await storage.ack(again.receipt)
+    [after] = await storage.lease("platform", 10, 30)
+    assert (after.message.id, after.message.attempts) == (later, 1)
