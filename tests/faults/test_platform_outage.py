@@ -2,9 +2,10 @@
 queued meanwhile arrives afterwards, once each, and nothing is dead-lettered.
 
 The outage lasts 10 seconds in ``make test`` and as long as ``CLAIMBOT_OUTAGE_SECONDS`` says
-otherwise (``CLAIMBOT_OUTAGE_SECONDS=60`` is the issue's minute; it takes about two and a half
-minutes, most of it the outbox's backoff): HTTP 429 for the first 35 %, then HTTP 502 for 35 %,
-then errcode 45009 with HTTP 200, on message/send and message/update_template_card alike.
+otherwise (``CLAIMBOT_OUTAGE_SECONDS=60`` is the issue's minute; the run takes a little over
+a minute, as the first delivery that gets through sends the waiting rows at once): HTTP 429
+for the first 35 %, then HTTP 502 for 35 %, then errcode 45009 with HTTP 200, on message/send
+and message/update_template_card alike.
 During it, applicants submit drafts they already hold (each submit queues an approval card for
 the manager and an update of the applicant's card) and other users file new claims (each
 queues a draft card).
