@@ -26,6 +26,7 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from storage import sqlite_queue as queue
+from storage import sqlite_records as records
 from storage.audit_chain import ChainHead
 from storage.base import (
     DEFAULT_ATTACHMENT_LIMIT,
@@ -264,21 +265,7 @@ class SqliteStorage:
     # -- cards ----------------------------------------------------------------------------
     async def add_card_copy(self, copy: CardCopy) -> None:
         doc = check_card_copy(copy)
-
-        async def write(conn: TxConn) -> None:
-            if copy.copy_id:
-                cursor = await conn.execute(
-                    "UPDATE card_copies SET doc = ? WHERE claim_id = ? AND copy_id = ?",
-                    (doc, copy.claim_id, copy.copy_id),
-                )
-                if cursor.rowcount:
-                    return
-            await conn.execute(
-                "INSERT INTO card_copies (claim_id, copy_id, doc) VALUES (?, ?, ?)",
-                (copy.claim_id, copy.copy_id, doc),
-            )
-
-        await self._write(write)
+        await self._write(partial(records.put_card_copy, copy=copy, doc=doc))
 
     async def card_copies(self, claim_id: str) -> list[CardCopy]:
         found = await self._rows(
@@ -299,24 +286,13 @@ class SqliteStorage:
         require_text("platform", platform)
         require_text("dedup key", key)
         require_positive("ttl", ttl)
-        now = self._clock()
-        return await self._write(partial(self._mark_seen, platform=platform, key=key, ttl=ttl,
-                                         now=now))
+        return await self._write(partial(records.mark_seen, platform=platform, key=key, ttl=ttl,
+                                         now=self._clock(), purge=self._purge_due()))
 
-    async def _mark_seen(
-        self, conn: TxConn, platform: str, key: str, ttl: float, now: float
-    ) -> bool:
+    def _purge_due(self) -> bool:
+        """Every ``_PURGE_EVERY`` dedup marks, sweep the expired ones (and conversations)."""
         self._seen_calls += 1
-        if self._seen_calls % _PURGE_EVERY == 0:
-            await conn.execute("DELETE FROM seen WHERE expires_at <= ?", (now,))
-            await conn.execute("DELETE FROM conversations WHERE expires_at <= ?", (now,))
-        cursor = await conn.execute(
-            "INSERT INTO seen (platform, key, expires_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (platform, key) DO UPDATE SET expires_at = excluded.expires_at"
-            " WHERE seen.expires_at <= ?",
-            (platform, key, now + ttl, now),
-        )
-        return cursor.rowcount > 0
+        return self._seen_calls % _PURGE_EVERY == 0
 
     # -- the durable queue ----------------------------------------------------------------
     async def put_inbound(
@@ -333,20 +309,10 @@ class SqliteStorage:
         require_positive("dedup ttl", dedup_ttl)
         require_non_negative("lease_for", lease_for)
         body = check_message("inbound", key, payload, 0)
-        now = self._clock()
-
-        async def put(conn: TxConn) -> str | None:
-            if not await self._mark_seen(conn, platform, event_id, dedup_ttl, now):
-                return None
-            dedup = f"{platform}:{event_id}"
-            message_id = await queue.insert(
-                conn, "inbound", key, body, now=now, delay=0, dedup=dedup
-            )
-            if lease_for > 0:
-                return await queue.lease_new(conn, message_id, now=now, visibility=lease_for)
-            return ""
-
-        return await self._write(put)
+        return await self._write(partial(
+            records.put_inbound, platform=platform, event_id=event_id, key=key, body=body,
+            ttl=dedup_ttl, lease_for=lease_for, now=self._clock(), purge=self._purge_due(),
+        ))
 
     async def enqueue(self, topic: str, key: str, payload: dict[str, Any], delay: float = 0) -> str:
         body = check_message(topic, key, payload, delay)
@@ -409,18 +375,10 @@ class SqliteStorage:
     ) -> Attachment:
         blob = check_attachment(data, content_type, self._attachment_limit)
         digest = hashlib.sha256(blob).hexdigest()
-
-        async def put(conn: TxConn) -> sqlite3.Row | None:
-            await conn.execute(
-                "INSERT INTO attachments (id, size, content_type, filename, data)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (digest, len(blob), content_type, free_text(filename), blob),
-            )
-            return await first_row(
-                conn, "SELECT size, content_type, filename FROM attachments WHERE id = ?", (digest,)
-            )
-
-        kept = await self._write(put)
+        kept = await self._write(partial(
+            records.put_attachment, digest=digest, blob=blob, content_type=content_type,
+            filename=free_text(filename),
+        ))
         if kept is None:
             raise StorageError(f"attachment {digest} vanished while it was written")
         return Attachment(digest, kept["size"], kept["content_type"], kept["filename"])
@@ -441,19 +399,9 @@ class SqliteStorage:
         require_text("lease name", name)
         require_text("lease owner", owner)
         require_positive("ttl", ttl)
-        now = self._clock()
-
-        async def acquire(conn: TxConn) -> bool:
-            cursor = await conn.execute(
-                "INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,"
-                " expires_at = excluded.expires_at"
-                " WHERE leases.owner = excluded.owner OR leases.expires_at <= ?",
-                (name, owner, now + ttl, now),
-            )
-            return cursor.rowcount > 0
-
-        return await self._write(acquire)
+        return await self._write(partial(
+            records.acquire_lease, name=name, owner=owner, ttl=ttl, now=self._clock()
+        ))
 
     async def release_lease(self, name: str, owner: str) -> None:
         require_text("lease name", name)
