@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from bot import keys
@@ -21,13 +20,6 @@ from tests.fakes.loopback import LoopDirectory, LoopPlatform, loop_factory
 from tests.scenario.journey import DEPARTMENTS, USERS, Journey, journey_config
 
 ClientMaker = Callable[..., Awaitable[TestClient[Any, Any]]]
-
-
-@pytest.fixture
-async def journey(aiohttp_client: ClientMaker, tmp_path: Path) -> Journey:
-    platform = LoopPlatform("feishu", directory=LoopDirectory(dict(USERS), dict(DEPARTMENTS)))
-    app = create_app(journey_config(tmp_path), platforms=[loop_factory(platform)])
-    return Journey(await aiohttp_client(app), platform)
 
 
 async def file_claim(j: Journey, text: str = "报销 打车 45.5 昨天 去客户现场") -> dict[str, Any]:

@@ -4,28 +4,11 @@ outlasts an expired conversation."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
-
-import pytest
-from aiohttp.test_utils import TestClient
 
 from bot import keys
 from storage.models import Commit, ConversationWrite
-from tests.fakes.loopback import LoopDirectory, LoopPlatform, loop_factory
-from tests.scenario.journey import DEPARTMENTS, USERS, Journey, journey_config
-
-ClientMaker = Callable[..., Awaitable[TestClient[Any, Any]]]
-
-
-@pytest.fixture
-async def journey(aiohttp_client: ClientMaker, tmp_path: Path) -> Journey:
-    from bot.app import create_app
-
-    platform = LoopPlatform("feishu", directory=LoopDirectory(dict(USERS), dict(DEPARTMENTS)))
-    app = create_app(journey_config(tmp_path), platforms=[loop_factory(platform)])
-    return Journey(await aiohttp_client(app), platform)
+from tests.scenario.journey import Journey
 
 
 def recipient_of(j: Journey, update: dict[str, Any]) -> str:

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from bot import keys
@@ -15,15 +14,6 @@ from tests.scenario.journey import DEPARTMENTS, USERS, Journey, journey_config
 
 ClientMaker = Callable[..., Awaitable[TestClient[Any, Any]]]
 INVOICE = "26312000000012345678"
-
-
-@pytest.fixture
-async def journey(aiohttp_client: ClientMaker, tmp_path: Path) -> Journey:
-    from bot.app import create_app
-
-    platform = LoopPlatform("feishu", directory=LoopDirectory(dict(USERS), dict(DEPARTMENTS)))
-    app = create_app(journey_config(tmp_path), platforms=[loop_factory(platform)])
-    return Journey(await aiohttp_client(app), platform)
 
 
 async def file_and_submit(j: Journey, user: str, text: str) -> dict[str, Any]:
