@@ -441,10 +441,12 @@ DINGTALK_CARD_TOKEN = "bench-card-callback-token"
 
 def server_toml(creds: Mapping[str, str], urls: Mapping[str, str], storage_url: str, *,
                 platforms: Iterable[str] = ("feishu", "wecom", "dingtalk"),
-                log_level: str = "WARNING", limits: bool = False, port: int = 0) -> str:
+                log_level: str = "WARNING", limits: bool = False, port: int = 0,
+                feishu_mode: str = "webhook") -> str:
     """A config.toml for ``claimbot serve`` against the fakes (``Fakes.creds`` and ``.urls``):
     the demo's organisation (``bot.emulator.org``), DingTalk in HTTP mode so callbacks are HTTP
-    too; rate limits off unless ``limits`` (the bench measures capacity, not the limiter)."""
+    too; rate limits off unless ``limits`` (the bench measures capacity, not the limiter).
+    ``feishu_mode = "websocket"`` connects Feishu to the fake's long connection instead."""
     c, u, enabled = creds, urls, set(platforms)
     parts = [
         f'[server]\nhost = "127.0.0.1"\nport = {port or free_port()}\nlog_level = "{log_level}"',
@@ -458,7 +460,8 @@ def server_toml(creds: Mapping[str, str], urls: Mapping[str, str], storage_url: 
         parts.append(f'[feishu]\napp_id = "{c["feishu_app_id"]}"\n'
                      f'app_secret = "{c["feishu_secret"]}"\n'
                      f'verification_token = "{c["feishu_token"]}"\n'
-                     f'encrypt_key = "{c["feishu_encrypt_key"]}"\nbase_url = "{u["feishu"]}"')
+                     f'encrypt_key = "{c["feishu_encrypt_key"]}"\nbase_url = "{u["feishu"]}"\n'
+                     f'mode = "{feishu_mode}"')
         finance.append('feishu = ["ou_zhaoliu"]')
     if "wecom" in enabled:
         parts.append(f'[wecom]\ncorp_id = "{c["wecom_corp_id"]}"\nagent_id = 1000002\n'

@@ -4,10 +4,10 @@ Run ``.venv/bin/python bench/footprint.py``. Each configuration starts ``python 
 (SQLite in a temp dir, against the emulator's fakes in a helper process) ``STARTS`` times;
 reported are the medians of: seconds from spawn to the ``listening on`` line, to the first
 ``/readyz`` 200, and the RSS (VmRSS) one second after ready. The baseline, same run, is a bare
-``python -c "import aiohttp"`` process. lark-oapi is imported only by Feishu's ``websocket``
-mode (``bot/platforms/feishu/longconn.py``), so its cost is measured apart: the RSS and import
-time it adds to a process that has already imported ``bot.app``. Last, the same server on a
-store seeded directly with 100,000 claims: RSS idle and after 200 "/mine" and "/todo" commands.
+``python -c "import aiohttp"`` process. "feishu websocket" is Feishu in ``mode = "websocket"``,
+connected to the emulator's fake long connection (``bot/emulator/feishu_longconn.py``) instead
+of taking webhooks; its log is checked for failed connection attempts. Last, the same server on
+a store seeded directly with 100,000 claims: RSS idle and after 200 "/mine" and "/todo" commands.
 """
 
 from __future__ import annotations
@@ -38,19 +38,13 @@ from bot.emulator.feishu_callbacks import FeishuCallbacks
 from storage.sqlite import SqliteStorage
 
 STARTS = 3
-CONFIGS = {"feishu": ("feishu",), "wecom": ("wecom",), "dingtalk": ("dingtalk",),
-           "all three": ("feishu", "wecom", "dingtalk")}
+# name -> (platforms, Feishu's mode)
+CONFIGS = {"feishu": (("feishu",), "webhook"),
+           "feishu websocket": (("feishu",), "websocket"),
+           "wecom": (("wecom",), "webhook"), "dingtalk": (("dingtalk",), "webhook"),
+           "all three": (("feishu", "wecom", "dingtalk"), "webhook")}
 CLAIMS = 100_000
-
-LARK = """
-import resource, sys, time
-def rss():
-    return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1])
-import bot.app
-before = rss(); started = time.perf_counter()
-import lark_oapi, lark_oapi.ws.client
-print(before, rss(), time.perf_counter() - started)
-"""
+CONNECT_FAILED = "feishu-ws: cannot connect"
 
 
 async def one_start(config: Path, log: Path) -> tuple[float, float, int, int]:
@@ -71,14 +65,6 @@ async def baseline() -> int:
     size = rss_kib(bare.pid)
     await bare.stop()
     return size
-
-
-async def lark_cost() -> tuple[int, float]:
-    proc = await asyncio.create_subprocess_exec(PYTHON, "-c", LARK,
-                                                stdout=asyncio.subprocess.PIPE)
-    out, _ = await proc.communicate()
-    before, after, seconds = out.split()
-    return int(after) - int(before), float(seconds)
 
 
 async def seeded(fakes: Fakes, tmp: Path) -> tuple[int, int, float]:
@@ -125,20 +111,22 @@ async def main() -> None:
     rows: list[list[object]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for name, platforms in CONFIGS.items():
+            for name, (platforms, mode) in CONFIGS.items():
                 samples = []
+                log = Path(tmp) / f"{name}.log"
                 for n in range(STARTS):
                     config = Path(tmp) / f"{name}-{n}.toml"
                     config.write_text(server_toml(fakes.creds, fakes.urls,
                                                   f"sqlite:///{tmp}/{name}-{n}.db",
-                                                  platforms=platforms))
-                    samples.append(await one_start(config, Path(tmp) / f"{name}.log"))
+                                                  platforms=platforms, feishu_mode=mode))
+                    samples.append(await one_start(config, log))
+                if CONNECT_FAILED in log.read_text():
+                    raise RuntimeError(f"{name}: the long connection failed; see its log")
                 listening = statistics.median(s[0] for s in samples)
                 ready = statistics.median(s[1] for s in samples)
                 rss = statistics.median(s[2] for s in samples)
                 rows.append([name, f"{listening:.2f}", f"{ready:.2f}", f"{rss / 1024:.1f}",
                              f"{rss / base:.1f}x"])
-            lark_rss, lark_seconds = await lark_cost()
             idle, after, seeding = await seeded(fakes, Path(tmp))
     finally:
         await fakes.process.stop()
@@ -146,8 +134,6 @@ async def main() -> None:
           f"{base / 1024:.1f} MiB")
     print(table(["platforms", "to 'listening on' s", "to /readyz 200 s", "RSS idle MiB",
                  "RSS / baseline"], rows))
-    print(f"lark-oapi (Feishu websocket mode only): +{lark_rss / 1024:.1f} MiB RSS, "
-          f"{lark_seconds:.2f} s to import, on top of bot.app")
     print(f"{CLAIMS:,} claims (seeded in {seeding:.1f} s), Feishu only: RSS idle "
           f"{idle / 1024:.1f} MiB, after 200 /mine and /todo {after / 1024:.1f} MiB")
     print(f"took {time.perf_counter() - started:.1f} s")

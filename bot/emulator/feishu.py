@@ -2,7 +2,8 @@
 
 ``FakeFeishu`` is an aiohttp app on 127.0.0.1 (port 0) speaking the open API's wire format:
 tenant_access_token with expiry, message create (``uuid`` idempotency) and PATCH, delayed card
-update with its 2-use token, message resources, contact users and departments, bot info. It
+update with its 2-use token, message resources, contact users and departments, bot info, and a
+long connection that keeps a ``mode = "websocket"`` bot online (``feishu_longconn``). It
 records every call and can inject failures (HTTP 429, frequency-limit codes, 5xx).
 
 Observers (``observers``) hear every call, every message created and every card updated, which
@@ -22,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.emulator.feishu_longconn import FakeLongConnections
 from bot.emulator.serving import LocalServer
 
 MAX_CARD_BYTES = 30 * 1024
@@ -86,6 +88,7 @@ class FakeFeishu:
         self.observers: list[Observer] = []  # ("call", Call) | ("message"|"update", Message)
         self._failures: list[Failure] = []
         self._ids = itertools.count(1)
+        self.long_connections = FakeLongConnections(app_id, app_secret)
         self._server = LocalServer()
         self.url = ""
 
@@ -95,6 +98,7 @@ class FakeFeishu:
         return self.url
 
     async def close(self) -> None:
+        await self.long_connections.close()
         await self._server.stop()
 
     def fail(
@@ -174,6 +178,7 @@ class FakeFeishu:
         app.router.add_post(f"{api}/interactive/v1/card/update", self._delayed_update)
         app.router.add_get(f"{api}/contact/v3/users/{{uid}}", self._user)
         app.router.add_get(f"{api}/contact/v3/departments/{{did}}", self._department)
+        self.long_connections.add_routes(app)
         return app
 
     @web.middleware
@@ -193,7 +198,9 @@ class FakeFeishu:
             if failure.times > 0 and failure.path in request.path:
                 failure.times -= 1
                 return _error(failure.code, failure.msg, failure.status, failure.headers)
-        if not request.path.endswith("tenant_access_token/internal"):
+        if request.path.startswith("/open-apis/") and not request.path.endswith(
+            "tenant_access_token/internal"
+        ):  # the long connection authenticates with the app's credentials instead
             denied = self._check_auth(request)
             if denied is not None:
                 return denied

@@ -1,6 +1,6 @@
 """The Feishu (Lark) adapter: webhook or long-connection events in, open-API calls out.
 
-lark-oapi (4–5 s and ~170 MB to import) is imported only by the long-connection worker.
+The long connection (``mode = "websocket"``) is our own aiohttp client: lark-oapi is not used.
 
 Console setup this adapter expects: set both the Encrypt Key and the Verification Token;
 subscribe ``im.message.receive_v1`` at ``/feishu/events`` and the new ``card.action.trigger``
