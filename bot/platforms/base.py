@@ -45,6 +45,10 @@ class HttpReply:
         return cls(status=status, body=text.encode(), content_type="text/plain")
 
 
+# The usual acknowledgement, built once: most callbacks are answered with it.
+EMPTY_JSON = HttpReply.json({})
+
+
 class InboundError(Exception):
     """Bad input at the edge: answered with ``status`` and a short public reason, nothing stored."""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.platforms.base import (
+    EMPTY_JSON,
     CardRenderer,
     Decoded,
     HttpReply,
@@ -121,7 +122,7 @@ class DingtalkInbound:
         if isinstance(route, _Route) and route.kind == "card" and not budget_exceeded:
             inline = results[0].inline if results else None
             return HttpReply.json(inline_response(self._render, inline))
-        return HttpReply.json({})
+        return EMPTY_JSON
 
     def _success(self) -> HttpReply:
         """The encrypted "success" DingTalk needs within 1.5 s, check_url included."""

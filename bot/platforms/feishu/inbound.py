@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from bot.config_model import FeishuConfig
 from bot.platforms.base import (
+    EMPTY_JSON,
     CardRenderer,
     Decoded,
     HttpReply,
@@ -65,7 +66,7 @@ class FeishuInbound:
         self, decoded: Decoded, results: Sequence[Ingested], budget_exceeded: bool
     ) -> HttpReply:
         if decoded.context != "card":
-            return HttpReply.json({})
+            return EMPTY_JSON
         inline = next((r.inline for r in results if r.inline is not None), None)
         return HttpReply.json(self.card_answer(inline, budget_exceeded))
 
