@@ -35,9 +35,12 @@ class BodyTooLarge(Exception):
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise BodyTooLarge
+        return await request.read()  # the declared length: aiohttp reads no more than that
+    chunks: list[bytes] = []  # chunked: counted as it streams in
     size = 0
     async for chunk in request.content.iter_chunked(64 * 1024):
         size += len(chunk)
