@@ -41,6 +41,7 @@ async def test_sigterm_right_after_the_announcement_stops_gracefully(
             os.kill(os.getpid(), signal.SIGTERM)
 
     monkeypatch.setattr(bot.serve, "print", announce, raising=False)
+    monkeypatch.setattr(bot.serve, "tune_gc", lambda: None)  # not the test process's collector
     await asyncio.wait_for(bot.serve.serve(create_app(config, platforms=[]), config), 20)
     assert printed == [f"listening on http://127.0.0.1:{config.server.port}"]
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # asyncio's removal restores it
