@@ -136,39 +136,37 @@ def _custom_data(root: Element) -> Partial:
     return partial
 
 
-def _tags(package: OfdPackage, objects: dict[tuple[str, str], TextObject]) -> list[Partial]:
-    location = text(package.doc, "CustomTags")
+def _listed_files(package: OfdPackage, index: str, entry: str) -> list[str]:
+    """The files an index of the document lists (``CustomTags``/``CustomTag``,
+    ``Attachments``/``Attachment``): each entry's ``FileLoc`` that the archive holds, at most 8."""
+    location = text(package.doc, index)
     if location is None:
         return []
     index_path = package.resolve(package.doc_dir, location)
     if not package.archive.has(index_path):
         return []
     index_dir = posixpath.dirname(index_path)
-    partials = []
-    for tag in list(iter_named(package.xml(index_path), "CustomTag"))[:8]:
-        file_loc = text(tag, "FileLoc")
+    paths = []
+    for item in list(iter_named(package.xml(index_path), entry))[:8]:
+        file_loc = text(item, "FileLoc")
         path = package.resolve(index_dir, file_loc) if file_loc else ""
         if path and package.archive.has(path):
-            found = tags_partial(package.xml(path), objects)
-            if found.values:
-                partials.append(found)
+            paths.append(path)
+    return paths
+
+
+def _tags(package: OfdPackage, objects: dict[tuple[str, str], TextObject]) -> list[Partial]:
+    partials = []
+    for path in _listed_files(package, "CustomTags", "CustomTag"):
+        found = tags_partial(package.xml(path), objects)
+        if found.values:
+            partials.append(found)
     return partials
 
 
 def _attachments(package: OfdPackage) -> list[Partial]:
-    location = text(package.doc, "Attachments")
-    if location is None:
-        return []
-    index_path = package.resolve(package.doc_dir, location)
-    if not package.archive.has(index_path):
-        return []
-    index_dir = posixpath.dirname(index_path)
     partials = []
-    for attachment in list(iter_named(package.xml(index_path), "Attachment"))[:8]:
-        file_loc = text(attachment, "FileLoc")
-        path = package.resolve(index_dir, file_loc) if file_loc else ""
-        if not path or not package.archive.has(path):
-            continue
+    for path in _listed_files(package, "Attachments", "Attachment"):
         try:
             found = parse_data_xml(package.xml(path), Source.XML)
         except InvoiceError:
