@@ -11,7 +11,7 @@ from handlers import workflow as wf
 from handlers.approvals import load_for_action, send_approval_cards, send_finance_notices
 from handlers.budgets import BudgetStatus, budget_statuses, over_budget_flags
 from handlers.cards import status_data
-from handlers.common import actor_of, audit, display_names, reply_to, save, toast, today
+from handlers.common import Action, actor_of, audit, display_names, reply_to, save, toast, today
 from handlers.conversation import forget, load, store
 from handlers.draft_checks import invoice_conflicts
 from handlers.drafts import open_draft, show_draft
@@ -24,16 +24,25 @@ from storage.models import Claim, ClaimStatus
 router = Router()
 
 
+async def _applicants_claim(ctx: HandlerContext, verb: str) -> tuple[Action, Claim] | None:
+    """The clicked claim, if the clicker is its applicant; else refused (audited) and None."""
+    loaded = await load_for_action(ctx)
+    if loaded is None:
+        return None
+    claim = loaded[1]
+    if actor_of(ctx).user_id != claim.applicant.user_id:
+        audit(ctx, claim.id, "refused", f"{verb} by someone other than the applicant")
+        ctx.inline = toast(say("not_your_claim", ctx.lang), "error")
+        return None
+    return loaded
+
+
 @router.card_action("submit")
 async def submit(ctx: HandlerContext) -> None:
-    loaded = await load_for_action(ctx)
+    loaded = await _applicants_claim(ctx, "submit")
     if loaded is None:
         return
     action, claim = loaded
-    if actor_of(ctx).user_id != claim.applicant.user_id:
-        audit(ctx, claim.id, "refused", "submit by someone other than the applicant")
-        ctx.inline = toast(say("not_your_claim", ctx.lang), "error")
-        return
     try:
         wf.expect_version(claim, action.version)
         submitted = wf.submit(claim, ctx.now)
@@ -98,14 +107,10 @@ async def route_and_announce(
 @router.card_action("resubmit")
 async def reopen_returned(ctx: HandlerContext) -> None:
     """A returned claim opens as the applicant's draft again: edit it, then submit."""
-    loaded = await load_for_action(ctx)
+    loaded = await _applicants_claim(ctx, "resubmit")
     if loaded is None:
         return
     _, claim = loaded
-    if actor_of(ctx).user_id != claim.applicant.user_id:
-        audit(ctx, claim.id, "refused", "resubmit by someone other than the applicant")
-        ctx.inline = toast(say("not_your_claim", ctx.lang), "error")
-        return
     if claim.status is not ClaimStatus.RETURNED:
         ctx.inline = toast(say("card_outdated", ctx.lang), "warning")
         return
