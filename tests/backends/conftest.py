@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
 from storage import open_storage
 from storage.base import Storage, StorageUnavailable
 from tests.backends.fake_webhook import FakeWebhookPeer
+from tests.redis_keys import REDIS_URL, delete_prefix
 
 
 @pytest.fixture
@@ -40,7 +39,6 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield client
 
 
-REDIS_URL = os.environ.get("CLAIMBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
@@ -60,10 +58,4 @@ async def any_storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
         pytest.skip(f"Redis does not answer at {REDIS_URL}: {exc}")
     yield store
     await store.close()
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
-        for start in range(0, len(keys), 500):
-            await client.delete(*keys[start : start + 500])
-    finally:
-        await client.aclose()
+    await delete_prefix(prefix)

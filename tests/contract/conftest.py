@@ -8,7 +8,6 @@ answer, the Redis cases are skipped with the reason; CI refuses such a run.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,14 +15,12 @@ from typing import Any
 
 import pytest
 import redis
-import redis.asyncio as aioredis
 
 from storage.base import Storage
 from storage.redis import RedisStorage
 from storage.sqlite import SqliteStorage
 from tests.contract.support import FakeClock, MakeStorage
-
-REDIS_URL = os.environ.get("CLAIMBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.redis_keys import REDIS_URL, delete_prefix
 
 
 def _redis_problem() -> str | None:
@@ -79,17 +76,7 @@ async def make_storage(
     for store in opened:
         await store.close()
     if backend == "redis":
-        await _delete_prefix(prefix)
-
-
-async def _delete_prefix(prefix: str) -> None:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
-        for start in range(0, len(keys), 500):
-            await client.delete(*keys[start : start + 500])
-    finally:
-        await client.aclose()
+        await delete_prefix(prefix)
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from storage.grouping import Outcome
 from storage.redis import RedisStorage
 from storage.redis_group import ScriptCall
 from tests.contract.conftest import REDIS_URL
-from tests.contract.conftest import _delete_prefix as delete_prefix
 from tests.contract.support import BACKENDS, MakeStorage
+from tests.redis_keys import delete_prefix
 
 pytestmark = pytest.mark.parametrize("backend", [BACKENDS[1]], indirect=True)
 

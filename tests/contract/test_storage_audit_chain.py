@@ -19,8 +19,8 @@ from storage.audit_chain import GENESIS, AuditChainSource, entry_hash, verify
 from storage.base import Storage, VersionConflict
 from storage.models import AuditEntry, Claim, ClaimWrite, Commit
 from storage.redis import RedisStorage
-from tests.contract.conftest import REDIS_URL
 from tests.contract.support import BACKENDS, MakeStorage, audit_for, create, make_claim
+from tests.redis_keys import REDIS_URL
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 import redis
-import redis.asyncio as aioredis
 
+from tests.redis_keys import REDIS_URL, delete_prefix
 from tests.reminders.support import Clock
-
-REDIS_URL = os.environ.get("CLAIMBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -32,10 +29,4 @@ async def redis_prefix() -> AsyncIterator[str]:
         client.close()
     prefix = f"claimbot-test:{uuid.uuid4().hex}:"
     yield prefix
-    async_client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in async_client.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await async_client.delete(*keys)
-    finally:
-        await async_client.aclose()
+    await delete_prefix(prefix)

@@ -21,7 +21,7 @@ from bot.workers.reminders import REMINDERS
 from storage.models import ClaimStatus
 from storage.redis import RedisStorage
 from tests.fakes.loopback import LoopDirectory, LoopMessenger, LoopPlatform, loop_factory
-from tests.reminders.conftest import REDIS_URL
+from tests.redis_keys import REDIS_URL
 from tests.reminders.support import Clock, reminder_config, reminders, submit_claim, sweep
 from tests.scenario.journey import DEPARTMENTS, USERS, Journey
 
