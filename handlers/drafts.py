@@ -176,6 +176,13 @@ async def attach(ctx: HandlerContext, conversation: Conversation, stored: list[s
     await show_draft(ctx, after)
 
 
+def stop_editing_item(ctx: HandlerContext, conversation: Conversation) -> None:
+    """Cancel in chat while a filed item waits for fields: only that change is dropped."""
+    conversation.reset_item()
+    store(ctx, conversation)
+    ctx.send(Text(reply_to(ctx), say("item_edit_cancelled", ctx.lang, id=conversation.draft)))
+
+
 async def cancel(ctx: HandlerContext, conversation: Conversation) -> str:
     """Drop the draft (a returned claim only stops being edited: it stays returned, with its
     invoices, until withdrawn); returns the text sent."""

@@ -53,6 +53,8 @@ async def run_command(ctx: HandlerContext, conversation: Conversation, command: 
         await claims.show_mine(ctx)
     elif kind is CommandKind.TODO:
         await claims.show_todo(ctx)
+    elif kind is CommandKind.CANCEL and conversation.editing:
+        drafts.stop_editing_item(ctx, conversation)
     elif kind is CommandKind.CANCEL:
         await drafts.cancel(ctx, conversation)
     elif kind is CommandKind.WITHDRAW:

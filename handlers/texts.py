@@ -37,6 +37,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "receipt_kept": "已收到 {count} 个票据，会附到这笔费用上。",
         "receipt_first": "已收到票据。这是什么费用？例如：打车 45 昨天",
         "cancelled": "已取消。",
+        "item_edit_cancelled": "已放弃这次修改，草稿 {id} 保持原样。",
         "claim_full": "报销单 {id} 已有 {limit} 笔费用，一张报销单最多 {limit} 笔，这笔没有记上。"
         "请先提交这张，再发送这笔费用，会新建一张报销单。",
         "editing_stopped": "已停止修改。报销单 {id} 仍是“已退回修改”，发票仍被占用；"
@@ -109,6 +110,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "receipt_kept": "Got {count} receipt(s); they will be attached to this expense.",
         "receipt_first": "Got the receipt. What was it for? e.g.: taxi 45 yesterday",
         "cancelled": "Cancelled.",
+        "item_edit_cancelled": "Change dropped; draft {id} is as it was.",
         "claim_full": "Claim {id} already holds {limit} items, the most one claim can; this one "
         "was not added. Submit the claim, then send this expense again to start a new one.",
         "editing_stopped": "Stopped editing. Claim {id} is still returned for changes and keeps "

@@ -251,3 +251,24 @@ async def test_a_new_category_asks_for_its_fields_before_the_item_changes(
     assert (item.category, item.amount, item.description) == (
         "entertainment", before.items[0].amount, before.items[0].description)
     assert dict(item.extra) == {"guests": "3"}
+
+
+async def test_cancel_while_a_category_change_waits_drops_only_that_change(
+    journey: Journey,
+) -> None:
+    j = journey
+    storage = j.client.app[keys.STORAGE]
+    await j.say("zhangsan", "报销 午餐 80 昨天 团队聚餐")
+    await j.settle()
+    claim_id = j.last_card("zhangsan", "claim_draft")["data"]["claim"]["id"]
+    before = await storage.get_claim(claim_id)
+    await j.say("zhangsan", "类别改成 招待")
+    await j.settle()
+
+    await j.say("zhangsan", "取消")
+    await j.settle()
+    assert j.sent(kind="text")[-1]["text"] == f"已放弃这次修改，草稿 {claim_id} 保持原样。"
+    assert await storage.get_claim(claim_id) == before  # still a draft, item unchanged
+    await j.say("zhangsan", "打车 20 昨天")  # the conversation goes on with the same draft
+    await j.settle()
+    assert len((await storage.get_claim(claim_id)).items) == 2
