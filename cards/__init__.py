@@ -74,6 +74,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # package data does not change under a running server
     )
     env.filters["raw_json"] = _raw_json
     env.filters["md"] = _md_escape
