@@ -6,7 +6,8 @@ takes one call at a time, in order, so no statement of another coroutine can lan
 transaction and a reader never sees one half done. (Awaiting aiosqlite for each statement cost
 a thread hop and an event-loop wake-up apiece, and needed a lock held across them; calls now
 queue on the thread without one: bench/ingest.py has the before and after.) Writes that arrive
-while one is in the thread go together as one group commit (:mod:`storage.sqlite_group`). The
+while one is in the thread go together as one group commit (:mod:`storage.sqlite_group`), and
+the WAL is copied back into the file in the background (:mod:`storage.sqlite_checkpoint`). The
 ``asyncio.Lock`` only orders :meth:`open` and :meth:`close`. Writes use ``BEGIN IMMEDIATE`` so
 that a second process on the same file waits (``busy_timeout``) instead of deadlocking.
 """
@@ -66,6 +67,7 @@ from storage.models import (
     audit_from_dict,
     format_claim_id,
 )
+from storage.sqlite_checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from storage.sqlite_group import run_group
 from storage.sqlite_schema import (
     TxConn,
@@ -99,12 +101,15 @@ class SqliteStorage:
         self._lock = asyncio.Lock()
         self._seen_calls = 0
         self._writer: Grouper[Body[Any]] = Grouper(self._write_group, "SQLite writer")
+        self._checkpointer: WalCheckpointer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def open(self) -> None:
         async with self._lock:
             if self._conn is None:
                 self._conn = await self._connect()
+                self._checkpointer = WalCheckpointer(self._path)
+                self._checkpointer.start()
 
     async def _connect(self) -> aiosqlite.Connection:
         try:
@@ -119,6 +124,7 @@ class SqliteStorage:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
             await migrate(conn, self._path)
         except BaseException as exc:
             await conn.close()
@@ -130,6 +136,9 @@ class SqliteStorage:
     async def close(self) -> None:
         async with self._lock:
             await self._writer.settle()
+            checkpointer, self._checkpointer = self._checkpointer, None
+            if checkpointer is not None:
+                await checkpointer.close()
             conn, self._conn = self._conn, None
             if conn is not None:
                 await conn.close()
@@ -175,7 +184,9 @@ class SqliteStorage:
         async with self._reading() as conn:
             thread = cast(Any, conn)
             outcomes: list[Outcome] = await thread._execute(run_group, thread._conn, bodies)
-            return outcomes
+        if self._checkpointer is not None:
+            self._checkpointer.wrote()
+        return outcomes
 
     async def _rows(self, sql: str, params: Iterable[Any]) -> list[sqlite3.Row]:
         async with self._reading() as conn:
