@@ -6,7 +6,9 @@ trickling out over the rest of their backoff. A topic spans peers (the "platform
 every chat platform's rows), so a success may come from a peer that is up while another is still
 down: hastening is therefore spaced by a window, ``hasten_every`` seconds at first, doubled (up
 to ``retry_cap``) each time rows fail again within it, and a recovery inside the window waits
-for its end, so a peer still down is not hammered and a flapping one is not forgotten.
+for its end, so a peer still down is not hammered and a flapping one is not forgotten. A peer
+that said how long to wait (``retry_after``: a 429's or 503's Retry-After) is taken at its word:
+no hastening before that time has passed.
 """
 
 from __future__ import annotations
@@ -56,9 +58,13 @@ class Recovery:
         self._pending = False  # then one succeeded: hasten when the window allows
         self._hastened_at: float | None = None
         self._backfired = False  # a row failed within the window of the last hastening
+        self._not_before = 0.0  # the latest time a peer asked to be left alone until
 
-    def failed(self, now: float) -> None:
+    def failed(self, now: float, told: float | None = None) -> None:
+        """A row failed at ``now``; ``told``: the wait its peer asked for, if it named one."""
         self._failed = True
+        if told:
+            self._not_before = max(self._not_before, now + told)
         if self._backfired or self._hastened_at is None:
             return
         if now - self._hastened_at < self._window:
@@ -71,7 +77,8 @@ class Recovery:
 
     def due(self, now: float) -> bool:
         last = self._hastened_at
-        return self._pending and (last is None or now - last >= self._window)
+        waited = now >= self._not_before
+        return self._pending and waited and (last is None or now - last >= self._window)
 
     def hastening(self, now: float) -> None:
         if self._hastened_at is not None and not self._backfired:
@@ -95,12 +102,17 @@ class QueueLoop:
         record: Outcome,
         *,
         clock: Callable[[], float] = time.monotonic,
+        backoff: Callable[[int], float] | None = None,
     ) -> None:
+        """``backoff``: attempt number → seconds before the next one, when the peer named no
+        wait (default: full-jitter exponential from the policy's ``retry_base``/``retry_cap``)."""
         self._storage = storage
         self._policy = policy
         self._handle = handle
         self._record = record
         self._clock = clock
+        self._backoff = backoff or (
+            lambda attempt: backoff_delay(attempt, policy.retry_base, policy.retry_cap))
         self._wakeup = asyncio.Event()
         self._recovery = (
             Recovery(policy.hasten_every, policy.retry_cap) if policy.hasten_on_recovery else None
@@ -184,9 +196,8 @@ class QueueLoop:
         if row.message.attempts >= self._policy.max_attempts:
             await self._give_up(row, error)
             return
-        delay = getattr(exc, "retry_after", None) or backoff_delay(
-            row.message.attempts, self._policy.retry_base, self._policy.retry_cap
-        )
+        told: float | None = getattr(exc, "retry_after", None)
+        delay = told or self._backoff(row.message.attempts)
         log.warning("%s row %s failed (attempt %d): %s", self._policy.topic, row.message.id,
                     row.message.attempts, error)
         try:
@@ -194,7 +205,7 @@ class QueueLoop:
         except StaleReceipt:
             return
         if self._recovery is not None:
-            self._recovery.failed(self._clock())
+            self._recovery.failed(self._clock(), told)
         self._record(self._policy.topic, "retry")
 
     async def _give_up(self, row: Leased, error: str) -> None:

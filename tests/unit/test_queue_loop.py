@@ -21,20 +21,21 @@ OUTAGE_DELAY = 60.0
 
 
 class Down(Exception):
-    """The peer refused; like the platform errors, it says how long to wait."""
+    """The peer refused; like the platform errors, it may say how long to wait (Retry-After)."""
 
-    def __init__(self, retry_after: float = OUTAGE_DELAY) -> None:
+    def __init__(self, retry_after: float | None = None) -> None:
         super().__init__("HTTP 503")
         self.retry_after = retry_after
 
 
 class Peer:
-    """Delivers rows (acking them) while up; while down, fails each with its row's delay."""
+    """Delivers rows (acking them) while up; while down, fails each, with the wait named for its
+    key in ``told`` if any (else the row waits out the loop's backoff, OUTAGE_DELAY)."""
 
     def __init__(self, storage: SqliteStorage) -> None:
         self.storage = storage
         self.down = False
-        self.delays: dict[str, float] = {}
+        self.told: dict[str, float] = {}
         self.refused = 0
         self.delivered: list[str] = []
         self.called = asyncio.Event()
@@ -43,7 +44,7 @@ class Peer:
         if self.down:
             self.refused += 1
             self.called.set()
-            raise Down(self.delays.get(row.message.key, OUTAGE_DELAY))
+            raise Down(self.told.get(row.message.key))
         self.delivered.append(row.message.key)
         self.called.set()
         await self.storage.ack(row.receipt)
@@ -90,7 +91,9 @@ def make_loop(
     storage: CountingStorage, clock: FakeClock, policy: QueuePolicy = POLICY
 ) -> tuple[QueueLoop, Peer]:
     peer = Peer(storage)
-    return QueueLoop(storage, policy, peer, lambda topic, outcome: None, clock=clock), peer
+    loop = QueueLoop(storage, policy, peer, lambda topic, outcome: None, clock=clock,
+                     backoff=lambda attempt: OUTAGE_DELAY)
+    return loop, peer
 
 
 async def fail_all(storage: CountingStorage, loop: QueueLoop, peer: Peer, keys: str) -> None:
@@ -223,6 +226,32 @@ def test_the_window_is_back_to_its_start_after_a_hastening_that_held() -> None:
     assert recovery.due(35)
 
 
+async def test_no_hastening_before_the_wait_a_peer_named(
+    storage: CountingStorage, clock: FakeClock
+) -> None:
+    loop, peer = make_loop(storage, clock)
+    peer.told = {"a": 30.0}  # a 429 with Retry-After: 30
+    await fail_all(storage, loop, peer, "ab")  # "b" named no wait: it waits out the backoff
+    await storage.enqueue("platform", "c", {})
+    assert await loop.run_once() == 1  # "c": the peer is back, but "a" asked for 30 s
+    clock.advance(POLICY.hasten_every)
+    assert await loop.run_once() == 0
+    assert storage.hastened == []
+    clock.advance(30.0 - POLICY.hasten_every)
+    assert await loop.run_once() == 2  # "a" is due by now anyway; "b" is hastened with it
+    assert storage.hastened == [1]
+    assert peer.delivered == ["c", "a", "b"]
+
+
+def test_recovery_keeps_the_latest_wait_it_was_told() -> None:
+    recovery = Recovery(every=5, cap=60)
+    recovery.failed(0, told=40)
+    recovery.failed(1, told=2)  # a shorter wait named later does not cut the first one short
+    recovery.succeeded()
+    assert not recovery.due(39)
+    assert recovery.due(40)
+
+
 async def test_a_storage_error_while_hastening_is_logged_and_tried_again(
     storage: CountingStorage, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -244,8 +273,9 @@ async def test_a_running_loop_delivers_the_waiting_rows_at_once_after_recovery(
     storage = SqliteStorage(str(tmp_path / "live.db"))
     await storage.open()
     peer = Peer(storage)
-    peer.delays = {"first": 0.3}  # the first row to come due finds the peer back
-    loop = QueueLoop(storage, replace(POLICY, idle_wait=0.05), peer, lambda t, o: None)
+    peer.told = {"first": 0.3}  # the first row to come due finds the peer back
+    loop = QueueLoop(storage, replace(POLICY, idle_wait=0.05), peer, lambda t, o: None,
+                     backoff=lambda attempt: OUTAGE_DELAY)
     for key in ("first", "k1", "k2", "k3"):
         await storage.enqueue("platform", key, {})
     peer.down = True
@@ -253,7 +283,7 @@ async def test_a_running_loop_delivers_the_waiting_rows_at_once_after_recovery(
     try:
         await peer.until(lambda: peer.refused == 4, 2)
         peer.down = False
-        await peer.until(lambda: len(peer.delivered) == 4, 2)  # not the 60 s they were told
+        await peer.until(lambda: len(peer.delivered) == 4, 2)  # not the 60 s of their backoff
     finally:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
