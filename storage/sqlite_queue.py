@@ -111,11 +111,12 @@ async def lease_new(
 
 async def _held(conn: TxConn, receipt: str, now: float) -> int:
     """The seq of the row ``receipt`` holds a live lease on; StaleReceipt otherwise."""
-    if receipt_message_id(receipt) is not None:
+    message_id = receipt_message_id(receipt)
+    if message_id is not None:
         row = await first_row(
             conn,
-            "SELECT seq FROM queue WHERE receipt = ? AND leased_until > ? AND dead = 0",
-            (receipt, now),
+            "SELECT seq FROM queue WHERE id = ? AND receipt = ? AND leased_until > ? AND dead = 0",
+            (message_id, receipt, now),
         )
         if row is not None:
             return int(row[0])

@@ -127,6 +127,48 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX queue_due;
     CREATE INDEX queue_by_state ON queue (topic, dead);
     """,
+    # 5: fewer pages written per queue change (each is a WAL frame in the commit): no
+    # AUTOINCREMENT (sqlite_sequence was one more page per insert; a new row still gets a seq
+    # above every row present, which is all per-key order needs), no index on receipt (a
+    # receipt names its row's id), no (topic, dead) index (the depth count reads queue_by_key),
+    # and the dedup table WITHOUT ROWID (one b-tree instead of a table and its key's index).
+    """
+    CREATE TABLE queue_v5 (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        topic TEXT NOT NULL,
+        key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        available_at REAL NOT NULL,
+        due_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        dedup TEXT NOT NULL DEFAULT '',
+        receipt TEXT,
+        leased_until REAL NOT NULL DEFAULT 0,
+        dead INTEGER NOT NULL DEFAULT 0,
+        head INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO queue_v5 (seq, id, topic, key, payload, created_at, available_at, due_at,
+                          attempts, last_error, dedup, receipt, leased_until, dead, head)
+        SELECT seq, id, topic, key, payload, created_at, available_at, due_at,
+               attempts, last_error, dedup, receipt, leased_until, dead, head FROM queue;
+    DROP TABLE queue;
+    ALTER TABLE queue_v5 RENAME TO queue;
+    CREATE INDEX queue_by_key ON queue (topic, key, dead, seq);
+    CREATE INDEX queue_due_heads ON queue (topic, due_at, seq) WHERE head = 1;
+    CREATE TABLE seen_v5 (
+        platform TEXT NOT NULL,
+        key TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (platform, key)
+    ) WITHOUT ROWID;
+    INSERT INTO seen_v5 (platform, key, expires_at) SELECT platform, key, expires_at FROM seen;
+    DROP TABLE seen;
+    ALTER TABLE seen_v5 RENAME TO seen;
+    CREATE INDEX seen_by_expiry ON seen (expires_at);
+    """,
 )
 
 

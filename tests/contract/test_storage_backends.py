@@ -300,3 +300,73 @@ async def test_sqlite_upgrade_marks_each_keys_first_live_row_as_its_head(tmp_pat
         assert [row[0] for row in heads] == [ids[3], ids[4], ids[6]]
     finally:
         conn.close()
+
+
+async def test_sqlite_upgrade_to_leaner_queue_tables_keeps_rows_leases_and_dedup(
+    tmp_path: Path,
+) -> None:
+    """Migration 5 rebuilds the queue and dedup tables: what a version 4 file held still works
+    (a lease taken before the upgrade, each key's order, a repeat recognised)."""
+    path = str(tmp_path / "claimbot.db")
+    now = time.time()
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    receipt = f"{ids[0]}.{uuid.uuid4().hex}"
+    insert = (
+        "INSERT INTO queue (id, topic, key, payload, created_at, available_at, due_at,"
+        " receipt, leased_until, attempts, dead, head)"
+        " VALUES (?, 'inbound', ?, '{}', ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    leased_until = now + 60
+    old_file(path, 4, [
+        (insert, (ids[0], "a", now, now, leased_until, receipt, leased_until, 1, 0, 1)),
+        (insert, (ids[1], "a", now, now, now, None, 0, 0, 0, 0)),
+        (insert, (ids[2], "b", now, now, now, None, 0, 3, 1, 0)),
+        (insert, (ids[3], "c", now, now, now, None, 0, 0, 0, 1)),
+        ("INSERT INTO seen (platform, key, expires_at) VALUES ('feishu', 'ev-old', ?)",
+         (now + 3600,)),
+    ])
+    upgraded = SqliteStorage(path)
+    await upgraded.open()
+    try:
+        assert await upgraded.put_inbound("feishu", "ev-old", "k", {}, 60) is None
+        assert await upgraded.put_inbound("feishu", "ev-new", "k", {}, 60) == ""
+        await upgraded.ack(receipt)  # leased before the upgrade
+        due = [row.message.id for row in await upgraded.lease("inbound", 10, 30)]
+        assert due[:2] == [ids[1], ids[3]]  # "a" goes on in order; the dead row stays dead
+        assert [m.id for m in await upgraded.queue_rows("inbound", dead=True)] == [ids[2]]
+    finally:
+        await upgraded.close()
+    conn = sqlite3.connect(path)
+    try:
+        tables = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        assert "WITHOUT ROWID" in tables["seen"]
+        assert "AUTOINCREMENT" not in tables["queue"] and "UNIQUE" not in tables["queue"].split(
+            "receipt")[1]
+        indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master"
+                                                  " WHERE type = 'index' AND tbl_name = 'queue'")}
+        assert {"queue_by_key", "queue_due_heads"} <= indexes
+        assert "queue_by_state" not in indexes
+    finally:
+        conn.close()
+
+
+async def test_sqlite_a_new_queue_row_goes_behind_its_key_after_the_newest_row_left(
+    tmp_path: Path,
+) -> None:
+    """Without AUTOINCREMENT a seq can be used again once the row holding the largest one is
+    gone; it is still larger than every row present, so each key's order holds."""
+    storage = SqliteStorage(str(tmp_path / "claimbot.db"))
+    await storage.open()
+    try:
+        first = await storage.enqueue("inbound", "k", {"n": 1})
+        second = await storage.enqueue("inbound", "k", {"n": 2})
+        last = await storage.enqueue("inbound", "other", {"n": 3})
+        await storage.drop(last)
+        third = await storage.enqueue("inbound", "k", {"n": 4})
+        order = []
+        while leased := await storage.lease("inbound", 1, 30):
+            order.append(leased[0].message.id)
+            await storage.ack(leased[0].receipt)
+        assert order == [first, second, third]
+    finally:
+        await storage.close()
