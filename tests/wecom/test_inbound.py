@@ -258,6 +258,39 @@ def test_entity_attacks_inside_an_authentic_message(
     assert refused(inbound, post(*callbacks.seal(document))).status == 400
 
 
+# Documents that open with <xml> go to the standard library's parser (bot.platforms.wecom.xml):
+# a DTD cannot follow the root's start tag, an undeclared entity is an error, and a document in
+# another encoding cannot open with those bytes, so it takes defusedxml's parser.
+INSIDE_THE_ROOT = '<xml><!DOCTYPE xml [<!ENTITY a "aaaa">]><Encrypt>&a;</Encrypt></xml>'
+UNDECLARED_ENTITY = "<xml><Encrypt>&x;</Encrypt></xml>"
+UTF16_LAUGHS = BILLION_LAUGHS.replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
+
+
+@pytest.mark.parametrize("document", [INSIDE_THE_ROOT, UNDECLARED_ENTITY],
+                         ids=["dtd-in-root", "undeclared"])
+def test_entity_tricks_in_a_document_without_prolog(
+    inbound: WecomInbound, callbacks: WecomCallbacks, document: str
+) -> None:
+    query, _ = callbacks.seal("<xml/>")
+    assert refused(inbound, post(query, document.encode())).status == 400
+    assert refused(inbound, post(*callbacks.seal(document))).status == 400
+
+
+def test_a_utf16_entity_attack_is_refused(
+    inbound: WecomInbound, callbacks: WecomCallbacks
+) -> None:
+    query, _ = callbacks.seal("<xml/>")
+    assert refused(inbound, post(query, UTF16_LAUGHS.encode("utf-16"))).status == 400
+
+
+def test_markup_in_message_text_stays_text(
+    inbound: WecomInbound, callbacks: WecomCallbacks
+) -> None:
+    text = '报销 <!DOCTYPE xml [<!ENTITY a "b">]> &a; ]]> 45 元'
+    [event] = deliver(inbound, callbacks, callbacks.text("zhangsan", text)).events
+    assert isinstance(event, MessageEvent) and event.text == text
+
+
 def test_ten_megabyte_body(inbound: WecomInbound, callbacks: WecomCallbacks) -> None:
     query, _ = callbacks.seal("<xml/>")
     body = b"<xml><Encrypt>" + b"A" * (10 * 1024 * 1024) + b"</Encrypt></xml>"
