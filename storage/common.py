@@ -11,7 +11,6 @@ import math
 import os
 import re
 import time as clock
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -178,11 +177,12 @@ def new_message_id() -> str:
         | 0b10 << 62  # RFC 9562 variant
         | rand & (1 << 62) - 1
     )
-    return str(uuid.UUID(int=value))
+    digits = f"{value:032x}"  # the canonical 8-4-4-4-12 form, without building a uuid.UUID
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def new_receipt_token() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def receipt_message_id(receipt: object) -> str | None:

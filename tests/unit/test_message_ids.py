@@ -10,8 +10,10 @@ from storage.common import new_message_id, new_receipt_token, receipt_message_id
 
 def test_ids_are_version_7_uuids_with_the_current_millisecond_first() -> None:
     before = time.time_ns() // 1_000_000
-    made = uuid.UUID(new_message_id())
+    text = new_message_id()
+    made = uuid.UUID(text)
     after = time.time_ns() // 1_000_000
+    assert str(made) == text  # the canonical form, lower-case hex
     assert made.version == 7 and made.variant == uuid.RFC_4122
     assert before <= made.int >> 80 <= after
 
