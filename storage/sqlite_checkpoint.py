@@ -74,8 +74,9 @@ class WalCheckpointer:
                 with contextlib.suppress(Exception):
                     await work
                 raise
-            except sqlite3.Error as exc:
-                log.warning("background WAL checkpoint of %s failed: %s", self._path, exc)
+            except Exception as exc:  # logged: the next pass, or the backstop, copies the WAL
+                log.warning("background WAL checkpoint of %s failed: %s: %s", self._path,
+                            type(exc).__name__, exc)
             await asyncio.sleep(self._pause)
 
     def _checkpoint(self) -> None:
