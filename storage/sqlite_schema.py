@@ -130,8 +130,9 @@ MIGRATIONS: tuple[str, ...] = (
     # 5: fewer pages written per queue change (each is a WAL frame in the commit): no
     # AUTOINCREMENT (sqlite_sequence was one more page per insert; a new row still gets a seq
     # above every row present, which is all per-key order needs), no index on receipt (a
-    # receipt names its row's id), no (topic, dead) index (the depth count reads queue_by_key),
-    # and the dedup table WITHOUT ROWID (one b-tree instead of a table and its key's index).
+    # receipt names its row's id), no (topic, dead) index (queue_by_key leads with those two
+    # now, so the depth count and the dead-row listing read it in order), and the dedup table
+    # WITHOUT ROWID (one b-tree instead of a table and its key's index).
     """
     CREATE TABLE queue_v5 (
         seq INTEGER PRIMARY KEY,
@@ -156,7 +157,7 @@ MIGRATIONS: tuple[str, ...] = (
                attempts, last_error, dedup, receipt, leased_until, dead, head FROM queue;
     DROP TABLE queue;
     ALTER TABLE queue_v5 RENAME TO queue;
-    CREATE INDEX queue_by_key ON queue (topic, key, dead, seq);
+    CREATE INDEX queue_by_key ON queue (topic, dead, key, seq);
     CREATE INDEX queue_due_heads ON queue (topic, due_at, seq) WHERE head = 1;
     CREATE TABLE seen_v5 (
         platform TEXT NOT NULL,
