@@ -366,9 +366,9 @@ async def wait_ready(url: str, within: float = 30.0) -> float:
     raise RuntimeError(f"{url}/readyz not 200 within {within} s")
 
 
-async def wait_drained(url: str, within: float = 300.0, poll: float = 0.05) -> float:
-    """Poll ``/metrics`` every ``poll`` seconds until no live row waits in the inbound or
-    platform queue (the work a burst left behind is done); the seconds that took."""
+async def wait_drained(url: str, within: float = 300.0) -> float:
+    """Poll ``/metrics`` until no live row waits in the inbound or platform queue (the work a
+    burst left behind is done); the seconds that took."""
     started = time.perf_counter()
     async with ClientSession() as http:
         while time.perf_counter() - started < within:
@@ -381,7 +381,7 @@ async def wait_drained(url: str, within: float = 300.0, poll: float = 0.05) -> f
             )
             if live == 0:
                 return time.perf_counter() - started
-            await asyncio.sleep(poll)
+            await asyncio.sleep(0.05)
     raise RuntimeError(f"{url}: queues not drained within {within} s")
 
 
